@@ -1,0 +1,34 @@
+# Two commands a new user needs: `make demo` and `make test`. Both build .venv from nothing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+BASE   := $(VENV)/.base-installed
+FULL   := $(VENV)/.full-installed
+
+.PHONY: demo test bench browser clean
+
+$(BASE): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+# Neural backends (torch 2.9.1 + torchaudio for Coqui TTS, transformers, diffusers) and test tools.
+$(FULL): $(BASE)
+	$(BIN)/pip install -q -e '.[neural,test]'
+	touch $@
+
+demo: $(BASE)
+	$(BIN)/affect-factory generate recipes/demo.yaml --out out/demo --force
+
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: $(FULL) browser
+	$(BIN)/python -m pytest -q
+
+bench: $(FULL)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,4 @@
+"""`python -m factory` runs the `affect-factory` command."""
+from factory.cli import main
+
+raise SystemExit(main())

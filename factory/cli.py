@@ -1,0 +1,174 @@
+"""The `affect-factory` command: validate, plan, generate, verify, audit, card, preview, publish."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from factory.errors import FactoryError
+
+console = Console(stderr=False)
+errors = Console(stderr=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (2 for bad input, with a message and no traceback)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except FactoryError as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        errors.print("interrupted; finished shards are kept: run again with --resume")
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per step."""
+    p = argparse.ArgumentParser(prog="affect-factory", description=__doc__)
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    c = sub.add_parser("validate", help="check a recipe and the generators it needs")
+    c.add_argument("recipe")
+    c.set_defaults(func=cmd_validate)
+
+    c = sub.add_parser("plan", help="plan the samples; write plan.parquet and print the counts")
+    c.add_argument("recipe")
+    c.add_argument("--out", default="plan.parquet", help="where to write the plan (default: plan.parquet)")
+    c.set_defaults(func=cmd_plan)
+
+    c = sub.add_parser("generate", help="generate a dataset")
+    c.add_argument("recipe")
+    c.add_argument("--out", required=True, help="output folder or fsspec URL")
+    c.add_argument("--workers", type=int, default=1, help="local Dask worker processes (1: run in this process)")
+    c.add_argument("--scheduler", help="address of an existing Dask scheduler (tcp://host:8786)")
+    c.add_argument("--resume", action="store_true", help="keep verified shards, make the rest")
+    c.add_argument("--force", action="store_true", help="replace a dataset already in --out")
+    c.add_argument("--no-progress", action="store_true")
+    c.set_defaults(func=cmd_generate)
+
+    c = sub.add_parser("verify", help="re-check every shard against the manifest and index")
+    c.add_argument("dir")
+    c.set_defaults(func=cmd_verify)
+
+    c = sub.add_parser("preview", help="write a contact sheet of faces (emotions x skin tones)")
+    c.add_argument("dir")
+    c.add_argument("--out", help="PNG path (default: DIR/preview.png)")
+    c.set_defaults(func=cmd_preview)
+    return p
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_validate(args) -> int:
+    from factory.execute import build_generators
+    from factory.plan import make_plan
+    from factory.recipe import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    plan = make_plan(recipe) if isinstance(recipe.size, int) else None
+    for g in build_generators(recipe).values():
+        g.preflight(plan.levels() if plan is not None else recipe.factor_levels())
+    console.print(f"[green]ok[/] {args.recipe}: {recipe.name} {recipe.version}, {len(plan.samples)} samples in "
+                  f"{len(plan.shards())} shards, modalities: {', '.join(recipe.modalities.enabled())}")
+    return 0
+
+
+def cmd_plan(args) -> int:
+    from factory.plan import make_plan
+    from factory.recipe import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    plan = make_plan(recipe)
+    plan.samples.to_parquet(args.out, index=False)
+    print_counts(plan)
+    console.print(f"wrote {args.out}: {len(plan.samples)} samples, {len(plan.shards())} shards")
+    return 0
+
+
+def print_counts(plan) -> None:
+    """Counts per level of every factor and per cell of every balance constraint."""
+    for factor in plan.factors:
+        t = Table(title=f"{factor}", title_justify="left")
+        t.add_column("level"); t.add_column("samples", justify="right"); t.add_column("share", justify="right")
+        counts = plan.counts([factor])
+        for level, n in counts.items():
+            t.add_row(str(level), str(n), f"{n / len(plan.samples):.1%}")
+        console.print(t)
+    for combo in plan.recipe.balance:
+        counts = plan.counts(list(combo))
+        console.print(f"balance {' x '.join(combo)}: {len(counts)} cells, "
+                      f"{counts.min()}-{counts.max()} samples per cell")
+    ids = plan.samples.groupby("split")["identity"].nunique()
+    console.print("splits: " + ", ".join(f"{s} {n} samples / {ids[s]} persons"
+                                          for s, n in plan.samples["split"].value_counts(sort=False).items()))
+
+
+def cmd_generate(args) -> int:
+    from factory.execute import generate
+    from factory.plan import make_plan
+    from factory.recipe import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    if args.workers < 1:
+        raise FactoryError("--workers must be at least 1")
+    plan = make_plan(recipe)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=args.no_progress) as bar:
+        task = bar.add_task(recipe.name, total=len(plan.samples))
+
+        def progress(n, total):
+            bar.update(task, advance=n)
+
+        summary = generate(recipe, plan, args.out, workers=args.workers, scheduler=args.scheduler,
+                           resume=args.resume, force=args.force, progress=progress)
+    print_summary(summary)
+    return 0
+
+
+def print_summary(s) -> None:
+    """The table that ends a run."""
+    t = Table(title=f"dataset {s.out}", title_justify="left")
+    for col in ("split", "samples"):
+        t.add_column(col, justify="right" if col == "samples" else "left")
+    for split, n in s.per_split.items():
+        t.add_row(split, str(n))
+    t.add_row("[bold]total", f"[bold]{s.samples}")
+    console.print(t)
+    rate = (s.samples / s.seconds) if s.seconds else 0
+    console.print(f"{s.shards} shards ({s.skipped_shards} kept from before), {s.bytes / 1e6:.1f} MB, "
+                  f"{s.seconds:.1f} s, {rate:.1f} samples/s")
+
+
+def cmd_verify(args) -> int:
+    from factory.dataset import verify
+
+    problems = verify(args.dir)
+    if problems:
+        for p in problems:
+            errors.print(f"[red]✗[/] {p}")
+        errors.print(f"{len(problems)} problems in {args.dir}")
+        return 1
+    console.print(f"[green]ok[/] {args.dir}: every shard matches the manifest and the index")
+    return 0
+
+
+def cmd_preview(args) -> int:
+    from factory.preview import write_contact_sheet
+
+    out = write_contact_sheet(args.dir, args.out or str(Path(args.dir) / "preview.png"))
+    console.print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

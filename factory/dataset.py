@@ -1,0 +1,185 @@
+"""A dataset folder: its manifest, its index, and the checks that it is whole.
+
+Layout (local path or any fsspec URL)::
+
+    DIR/manifest.json            resolved recipe + hash, versions, per-shard count/size/SHA-256
+    DIR/index.parquet            one row per sample (flattened JSON scalars, shard, offsets)
+    DIR/<split>-NNNNNN.tar       WebDataset shards
+    DIR/.factory/parts/*.parquet per-shard index parts (what resume and finalize read)
+
+`manifest.json` says ``"complete": false`` until every shard is written and the index is
+built; only then does the dataset count as finished.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Iterable
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from factory import __version__
+from factory.errors import FactoryError
+from factory.shards import PARTIAL_DIR, ShardInfo, sha256_of
+
+MANIFEST = "manifest.json"
+INDEX = "index.parquet"
+PARTS_DIR = ".factory/parts"
+FORMAT = "affect-factory/1"
+_PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "neurokit2", "webdataset", "dask", "distributed", "pydantic")
+
+
+def open_dir(url: str):
+    """(filesystem, root path) of a local path or fsspec URL."""
+    fs, root = fsspec.core.url_to_fs(str(url))
+    return fs, root.rstrip("/")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages every dataset depends on."""
+    out = {"python": platform.python_version(), "affect-factory": __version__}
+    for name in _PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+# ---------------------------------------------------------------- manifest
+
+def read_manifest(fs, root: str) -> dict[str, Any] | None:
+    """The manifest, or None if the folder has none."""
+    path = f"{root}/{MANIFEST}"
+    if not fs.exists(path):
+        return None
+    with fs.open(path, "rb") as f:
+        return json.loads(f.read())
+
+
+def write_json_atomic(fs, path: str, data: dict[str, Any]) -> None:
+    """Write JSON under a temporary name, then move it into place."""
+    tmp = path.rsplit("/", 1)[0] + f"/{PARTIAL_DIR}/" + path.rsplit("/", 1)[1]
+    fs.makedirs(tmp.rsplit("/", 1)[0], exist_ok=True)
+    with fs.open(tmp, "wb") as f:
+        f.write(json.dumps(data, indent=2, sort_keys=True).encode())
+    fs.mv(tmp, path)
+
+
+def new_manifest(recipe, generators: dict[str, dict[str, Any]], plan_shards: dict[str, dict]) -> dict[str, Any]:
+    """An incomplete manifest for a run that is about to start."""
+    return {
+        "format": FORMAT, "name": recipe.name, "version": recipe.version, "complete": False,
+        "recipe_hash": recipe.hash(), "recipe": recipe.resolved(), "packages": package_versions(),
+        "generators": generators, "planned_shards": plan_shards, "shards": {}, "index": None,
+    }
+
+
+def shard_entry(info: ShardInfo, split: str) -> dict[str, Any]:
+    """A manifest entry for a written shard."""
+    return {"count": info.count, "size": info.size, "sha256": info.sha256, "split": split}
+
+
+# ---------------------------------------------------------------- index
+
+def write_part(fs, root: str, name: str, table: pa.Table) -> None:
+    """Write one shard's index part (atomically)."""
+    fs.makedirs(f"{root}/{PARTS_DIR}", exist_ok=True)
+    tmp = f"{root}/{PARTIAL_DIR}/{name}.parquet"
+    fs.makedirs(f"{root}/{PARTIAL_DIR}", exist_ok=True)
+    with fs.open(tmp, "wb") as f:
+        pq.write_table(table, f)
+    fs.mv(tmp, f"{root}/{PARTS_DIR}/{name}.parquet")
+
+
+def build_index(fs, root: str, shards: Iterable[str]) -> dict[str, Any]:
+    """Concatenate the index parts, in shard order, into index.parquet (streamed)."""
+    paths = [f"{root}/{PARTS_DIR}/{s}.parquet" for s in shards]
+    schemas = [pq.read_schema(fs.open(p, "rb")) for p in paths]
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    tmp = f"{root}/{PARTIAL_DIR}/{INDEX}"
+    rows = 0
+    with fs.open(tmp, "wb") as f, pq.ParquetWriter(f, schema) as writer:
+        for p in paths:
+            with fs.open(p, "rb") as part:
+                table = pq.read_table(part)
+            writer.write_table(_conform(table, schema))
+            rows += table.num_rows
+    fs.mv(tmp, f"{root}/{INDEX}")
+    return {"file": INDEX, "rows": rows, "sha256": sha256_of(fs, f"{root}/{INDEX}")}
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            columns.append(table[field.name].cast(field.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def read_index(url: str):
+    """The index of a finished dataset as a pandas DataFrame."""
+    fs, root = open_dir(url)
+    require_finished(fs, root)
+    with fs.open(f"{root}/{INDEX}", "rb") as f:
+        return pq.read_table(f).to_pandas()
+
+
+# ---------------------------------------------------------------- checks
+
+def require_finished(fs, root: str) -> dict[str, Any]:
+    """The manifest of a finished dataset, or a FactoryError saying what is missing."""
+    manifest = read_manifest(fs, root)
+    if manifest is None:
+        raise FactoryError(f"{root}: not an affect-factory dataset (no {MANIFEST}); "
+                           f"make one with `affect-factory generate RECIPE --out {root}`")
+    if not manifest.get("complete"):
+        done, planned = len(manifest.get("shards", {})), len(manifest.get("planned_shards", {}))
+        raise FactoryError(f"{root}: the dataset is unfinished ({done} of {planned} shards); "
+                           f"finish it with `affect-factory generate RECIPE --out {root} --resume`")
+    if not fs.exists(f"{root}/{INDEX}"):
+        raise FactoryError(f"{root}: {INDEX} is missing; rebuild it with `affect-factory generate ... --resume`")
+    return manifest
+
+
+def verify(url: str, check_index_checksum: bool = True) -> list[str]:
+    """Re-check every shard against the manifest and the index; returns the problems found."""
+    import pyarrow.compute as pc
+
+    fs, root = open_dir(url)
+    manifest = require_finished(fs, root)
+    problems = []
+    for name, entry in manifest["shards"].items():
+        path = f"{root}/{name}"
+        if not fs.exists(path):
+            problems.append(f"{name}: missing")
+            continue
+        if fs.size(path) != entry["size"]:
+            problems.append(f"{name}: size {fs.size(path)} != manifest {entry['size']}")
+        elif sha256_of(fs, path) != entry["sha256"]:
+            problems.append(f"{name}: SHA-256 differs from the manifest (corrupted or changed)")
+    if check_index_checksum and sha256_of(fs, f"{root}/{INDEX}") != manifest["index"]["sha256"]:
+        problems.append(f"{INDEX}: SHA-256 differs from the manifest")
+    with fs.open(f"{root}/{INDEX}", "rb") as f:
+        index = pq.read_table(f, columns=["key", "shard"])
+    counts = dict(zip(*[c.to_pylist() for c in pc.value_counts(index["shard"]).flatten()]))
+    for name, entry in manifest["shards"].items():
+        if counts.get(name, 0) != entry["count"]:
+            problems.append(f"{name}: index has {counts.get(name, 0)} rows, manifest says {entry['count']}")
+    extra = set(counts) - set(manifest["shards"])
+    problems += [f"{name}: in the index but not in the manifest" for name in sorted(extra)]
+    keys = index["key"].to_pylist()
+    if len(set(keys)) != len(keys):
+        problems.append(f"{len(keys) - len(set(keys))} sample keys appear more than once")
+    return problems
+
+
+def file_sha256(data: bytes) -> str:
+    """SHA-256 of bytes."""
+    return hashlib.sha256(data).hexdigest()

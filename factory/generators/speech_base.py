@@ -1,0 +1,232 @@
+"""What every speech backend shares: transcripts, prosody targets, measurement, alignment with
+the episode, FLAC encoding and labels.
+
+A backend subclasses `SpeechGenerator` and implements `render(plans)`: for each planned
+utterance, a *reference* rendering (the same text and voice with neutral prosody) and the
+emotional rendering. Everything else happens here, identically for all backends:
+
+1. `plan`: the transcript (`factory.text`), the prosody ratios of the emotion at its intensity
+   (`factory.prosody.ratios`) and the time window the episode leaves for speech;
+2. `finish`: resample to the dataset's rate, trim silence, measure reference and output
+   (`factory.prosody.measure`), derive targets and ``met`` flags, fit into the window, place
+   the utterance on the episode's timeline and encode FLAC.
+
+The FLAC file spans the whole episode (``0 .. episode.duration``, silence around the
+utterance) so it lines up sample-for-sample with the other modalities; ``start``/``end`` in
+the labels are the utterance's span in seconds.
+"""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from factory import prosody
+from factory.affect import VOCAL
+from factory.errors import FactoryError
+from factory.generators import SampleParts
+from factory.spec import Episode, SampleSpec
+from factory.text import Transcripts, language
+
+LATENCY_S = 0.3     # speech starts at least this long after the stimulus onset
+TAIL_S = 0.2        # and ends at least this long before the episode ends
+# Characters per second of neutral speech, by script, used to estimate durations before
+# synthesis (measured on eSpeak NG at 175 wpm, rounded down for slower neural voices).
+_CHARS_PER_S = {"zh": 3.5, "ar": 9.0, "hi": 12.0}
+_DEFAULT_CHARS_PER_S = 14.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One planned utterance: what is said, how (prosody ratios) and where it may go."""
+
+    spec: SampleSpec
+    text: str
+    text_source: str
+    locale: str
+    ratios: prosody.Ratios
+
+
+@dataclass
+class Rendered:
+    """A backend's output for one plan: neutral reference and emotional audio (float, mono)."""
+
+    reference: np.ndarray
+    audio: np.ndarray
+    sample_rate: int
+    voice: str
+
+
+def window(episode: Episode) -> tuple[float, float]:
+    """Earliest start and latest end of speech in an episode (seconds)."""
+    return episode.onset + LATENCY_S, episode.duration - TAIL_S
+
+
+def slowest_rate(emotions: Sequence[str]) -> float:
+    """The smallest speaking-rate ratio among `emotions` at full intensity."""
+    return min([VOCAL[e].rate for e in emotions if e in VOCAL] + [1.0])
+
+
+def estimate_seconds(text: str, locale: str) -> float:
+    """Rough duration of `text` spoken neutrally (characters / typical rate of its script)."""
+    return len(text) / _CHARS_PER_S.get(language(locale), _DEFAULT_CHARS_PER_S)
+
+
+class SpeechGenerator:
+    """Base of the speech backends; see the module docstring."""
+
+    modality: ClassVar[str] = "speech"
+    backend: ClassVar[str] = ""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.sample_rate = int(settings.sample_rate)
+        self.transcripts = Transcripts(settings.text, settings.text_model, getattr(settings, "device", "auto"))
+
+    # ------------------------------------------------------------ protocol
+    def preflight(self, levels: Mapping[str, Sequence[Any]]) -> None:
+        """Check locales, transcripts, the backend's model and (given ``levels["episode"]``, an
+        `Episode` or a list of them) that every transcript fits the episode."""
+        locales = [str(x) for x in levels.get("locale", ["en-US"])]
+        emotions = [str(x) for x in levels.get("emotion", list(VOCAL))]
+        self.check_locales(locales)
+        self.transcripts.preflight(locales, emotions)
+        self.check_backend()
+        episodes = levels.get("episode") or []
+        for episode in (episodes if isinstance(episodes, (list, tuple)) else [episodes]):
+            self.check_fits(locales, emotions, episode)
+
+    def versions(self) -> dict[str, str]:
+        """Library and model versions (extended by backends)."""
+        import librosa
+        import soundfile
+        return {"librosa": librosa.__version__, "soundfile": soundfile.__version__}
+
+    def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
+        """Speech and transcript of each spec, in order."""
+        plans = [self.plan(spec) for spec in specs]
+        rendered = self.render(plans)
+        return [self.finish(p, r) for p, r in zip(plans, rendered)]
+
+    # ------------------------------------------------------------ backend hooks
+    def supported_locales(self) -> list[str]:
+        """Locales this backend can speak (for error messages); override."""
+        return []
+
+    def check_locales(self, locales: Sequence[str]) -> None:
+        """Raise FactoryError for a locale the backend has no voice for."""
+        known = self.supported_locales()
+        missing = sorted({loc for loc in locales if loc not in known})
+        if missing:
+            raise FactoryError(f"population.locale: the {self.backend} speech backend has no voice for "
+                               f"{', '.join(missing)}; supported locales: {', '.join(known)}")
+
+    def check_backend(self) -> None:
+        """Backend-specific checks (model exists, device present); override."""
+
+    def render(self, plans: Sequence[Plan]) -> list[Rendered]:
+        """Reference and emotional audio for each plan, in order; override."""
+        raise NotImplementedError
+
+    def utterance_seconds(self, locale: str, emotions: Sequence[str], lines: Sequence[str]) -> list[float]:
+        """Longest plausible duration of each line at the slowest emotion; backends may measure."""
+        slow = slowest_rate(emotions)
+        return [estimate_seconds(line, locale) / slow for line in lines]
+
+    # ------------------------------------------------------------ steps
+    def check_fits(self, locales: Sequence[str], emotions: Sequence[str], episode: Episode) -> None:
+        """FactoryError if some transcript cannot fit between onset and the episode's end."""
+        lo, hi = window(episode)
+        room = hi - lo
+        for locale in locales:
+            lines = sorted({ln for e in emotions for ln in self.transcripts.candidates(locale, e)})
+            for line, seconds in zip(lines, self.utterance_seconds(locale, emotions, lines)):
+                if seconds > room:
+                    raise FactoryError(
+                        f"episode: the transcript {line!r} ({locale}) takes about {seconds:.1f} s at the "
+                        f"slowest emotion, but the episode leaves {room:.1f} s for speech (from "
+                        f"onset + {LATENCY_S} s to duration - {TAIL_S} s): too long by {seconds - room:.1f} s; "
+                        f"lengthen episode.duration or move episode.onset earlier")
+
+    def plan(self, spec: SampleSpec) -> Plan:
+        """Transcript and prosody ratios of one sample."""
+        lo, hi = window(spec.episode)
+        budget = (hi - lo) * slowest_rate([spec.emotion]) * _CHARS_PER_S.get(
+            language(str(spec.get("locale", "en-US"))), _DEFAULT_CHARS_PER_S)
+        text, source = self.transcripts.choose(spec, max_chars=max(8, int(budget)))
+        return Plan(spec, text, source, str(spec.get("locale", "en-US")),
+                    prosody.ratios(spec.emotion, spec.intensity))
+
+    def finish(self, plan: Plan, rendered: Rendered) -> SampleParts:
+        """Measure, fit, place and encode one rendered utterance."""
+        reference = self._prepare(rendered.reference, rendered.sample_rate)
+        audio = reference if rendered.audio is rendered.reference else self._prepare(rendered.audio, rendered.sample_rate)
+        ref_measured = prosody.measure(reference, self.sample_rate)
+        syllables = ref_measured.pop("syllables")
+        audio, fitted = self._fit(audio, plan.spec.episode)
+        measured = dict(ref_measured) if audio is reference else prosody.measure(audio, self.sample_rate, syllables)
+        measured.pop("syllables", None)
+        target = prosody.targets(ref_measured, plan.ratios)
+        start = self._start(plan.spec, audio.size / self.sample_rate)
+        track = self._place(audio, start, plan.spec.episode.duration)
+        labels = {
+            "backend": self.backend, "voice": rendered.voice, "locale": plan.locale,
+            "text": plan.text, "text_source": plan.text_source,
+            "start": round(start, 4), "end": round(start + audio.size / self.sample_rate, 4),
+            "sample_rate": self.sample_rate, "time_compression": round(fitted, 4), "syllables": syllables,
+            "target": _finite(target, 3), "measured": _finite(measured, 3),
+            "met": prosody.met(target, measured),
+        }
+        labels["met_all"] = all(labels["met"].values())
+        return SampleParts(files={"flac": encode_flac(track, self.sample_rate), "txt": plan.text.encode("utf-8")},
+                           labels=labels)
+
+    def _prepare(self, audio: np.ndarray, sr: int) -> np.ndarray:
+        """Mono float32 at the dataset's rate, silence trimmed."""
+        y = np.asarray(audio, dtype=np.float32).reshape(-1)
+        if sr != self.sample_rate:
+            import librosa
+            y = librosa.resample(y, orig_sr=sr, target_sr=self.sample_rate).astype(np.float32)
+        lo, hi = prosody.active_span(y, self.sample_rate)
+        return y[lo:hi]
+
+    def _fit(self, audio: np.ndarray, episode: Episode) -> tuple[np.ndarray, float]:
+        """Time-compress an utterance that is longer than the episode's speech window."""
+        lo, hi = window(episode)
+        room = (hi - lo) * self.sample_rate
+        if audio.size <= room:
+            return audio, 1.0
+        import librosa
+        ratio = audio.size / room * 1.01
+        return librosa.effects.time_stretch(audio, rate=ratio)[: int(room)], ratio
+
+    def _start(self, spec: SampleSpec, seconds: float) -> float:
+        """Speech onset: after the stimulus onset plus a latency drawn from the sample's stream."""
+        lo, hi = window(spec.episode)
+        slack = max(0.0, hi - lo - seconds)
+        u = float(spec.rng("speech-timing").random())
+        return round(lo + u * min(slack, 1.5), 4)
+
+    def _place(self, audio: np.ndarray, start: float, duration: float) -> np.ndarray:
+        n = int(round(duration * self.sample_rate))
+        track = np.zeros(n, dtype=np.float32)
+        i = int(round(start * self.sample_rate))
+        seg = audio[: max(0, n - i)]
+        track[i:i + seg.size] = seg
+        return track
+
+
+def encode_flac(audio: np.ndarray, sample_rate: int) -> bytes:
+    """16-bit mono FLAC bytes (deterministic: libsndfile writes no timestamps)."""
+    import soundfile as sf
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(audio, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def _finite(values: dict[str, float], digits: int) -> dict[str, float | None]:
+    """Round, and turn NaN (nothing voiced, say) into None so the JSON stays standard."""
+    return {k: (round(float(v), digits) if v is not None and math.isfinite(v) else None) for k, v in values.items()}

@@ -1,0 +1,145 @@
+"""eSpeak NG speech: the offline default (no model download, formant synthesis, many languages).
+
+Voices. Each locale maps to an eSpeak NG language voice (`LOCALE_VOICES`). Each synthetic
+person gets, from their identity stream (so it is the same in all their samples): a voice
+variant by sex (``m1``-``m7`` / ``f1``-``f5``; at 65+ also ``grandpa`` / ``grandma``, whose
+pitch flutter imitates an older voice), a personal pitch level (+-3.5 % s.d.; the variants already differ), pitch range
+(+-15 %) and speaking rate (+-5 % s.d.). Age shifts these (*chosen* from the ageing-voice
+literature: women's F0 falls with age, men's rises slightly after 60, and older adults speak
+~10 % slower): see `age_factors`.
+
+Emotion. The emotion's `VOCAL` ratios at the sample's intensity (`factory.prosody.ratios`)
+are mapped onto eSpeak NG's parameters: pitch level through its exponential pitch table
+(parameter 50 is the voice's own pitch) with a measured gain (`PITCH_GAIN`; F0 ratios above
+about x1.6 are out of eSpeak NG's reach and show up as unmet targets), pitch range linearly (50 = the
+voice's own), rate in words per minute, volume as linear amplitude. Volume starts at 60 so
+that +6 dB (anger) does not clip.
+
+Determinism. All of a shard's utterances (each sample's neutral reference, then its emotional
+rendering) go through one `factory.espeak.synthesize` call, a fresh seeded child process.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from factory import espeak
+from factory.generators.speech_base import Plan, Rendered, SpeechGenerator, slowest_rate
+from factory.prosody import Ratios, active_span
+from factory.spec import SampleSpec
+
+# BCP-47 locale -> eSpeak NG language voice. Bare languages map to their main locale.
+LOCALE_VOICES: dict[str, str] = {
+    "en-US": "en-us", "en-GB": "en", "en": "en-us",
+    "es-ES": "es", "es-MX": "es-419", "es-419": "es-419", "es": "es",
+    "fr-FR": "fr", "fr": "fr", "de-DE": "de", "de": "de", "it-IT": "it", "it": "it",
+    "pt-PT": "pt", "pt-BR": "pt-br", "pt": "pt", "nl-NL": "nl", "nl": "nl",
+    "ru-RU": "ru", "ru": "ru", "tr-TR": "tr", "tr": "tr", "id-ID": "id", "id": "id",
+    "sw-KE": "sw", "sw-TZ": "sw", "sw": "sw", "hi-IN": "hi", "hi": "hi",
+    "ar-EG": "ar", "ar-SA": "ar", "ar": "ar", "zh-CN": "cmn", "zh": "cmn",
+}
+MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
+FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
+BASE_RATE_WPM = 175
+BASE_VOLUME = 60
+# Measured: eSpeak NG's mean F0 moves as ``2 ** (0.72 * (p - 50) / 50)`` with its pitch parameter
+# p (its pitch table alone would give exponent 1; intonation contours dilute it), saturating
+# near x1.63 at p = 100. We divide by this gain so ratios land on target.
+PITCH_GAIN = 0.72
+_WORST_IDENTITY_SLOWDOWN = 0.9 * 0.88   # slowest person (rate clipped at -10 %) at the oldest age
+
+
+@dataclass(frozen=True)
+class VoiceIdentity:
+    """One person's eSpeak NG voice: variant and personal multipliers."""
+
+    variant: str
+    pitch: float      # F0 level multiplier
+    range: float      # F0 range multiplier
+    rate: float       # speaking-rate multiplier
+
+
+def age_factors(age: float, sex: str) -> tuple[float, float]:
+    """F0 and speaking-rate multipliers for age (*chosen*): women's F0 -2.5 %/decade after 30,
+    men's +2 %/decade after 60; rate -2 %/decade after 30."""
+    if sex == "female":
+        f0 = 1 - 0.0025 * max(age - 30, 0)
+    elif sex == "male":
+        f0 = 1 + 0.002 * max(age - 60, 0)
+    else:
+        f0 = 1.0
+    return f0, 1 - 0.002 * max(age - 30, 0)
+
+
+def voice_identity(spec: SampleSpec) -> VoiceIdentity:
+    """The voice of `spec`'s person, drawn from their identity stream."""
+    rng = spec.identity_rng("voice")
+    sex = str(spec.get("sex", "unspecified"))
+    pool = {"male": MALE_VARIANTS, "female": FEMALE_VARIANTS}.get(sex, MALE_VARIANTS + FEMALE_VARIANTS)
+    if spec.age >= 65 and sex in ("male", "female"):
+        pool = pool + (("grandpa",) if sex == "male" else ("grandma",)) * 3
+    variant = pool[int(rng.integers(len(pool)))]
+    pitch = 2 ** float(np.clip(rng.normal(0, 0.05), -0.12, 0.12))
+    rng_range = float(rng.uniform(0.85, 1.15))
+    rate = float(np.clip(rng.normal(1.0, 0.05), 0.9, 1.1))
+    f0_age, rate_age = age_factors(spec.age, sex)
+    return VoiceIdentity(variant, pitch * f0_age, rng_range, rate * rate_age)
+
+
+def utterance(voice: str, person: VoiceIdentity, text: str, r: Ratios) -> espeak.Utterance:
+    """eSpeak NG parameters for one utterance of `person` with prosody ratios `r`."""
+    pitch = 50 + 50 * math.log2(person.pitch * r.f0_mean) / PITCH_GAIN
+    return espeak.Utterance(
+        voice=f"{voice}+{person.variant}", text=text,
+        rate=int(round(np.clip(BASE_RATE_WPM * person.rate * r.rate, 80, 450))),
+        pitch=int(round(np.clip(pitch, 0, 100))),
+        range=int(round(np.clip(50 * person.range * r.f0_range, 0, 100))),
+        volume=int(round(np.clip(BASE_VOLUME * 10 ** (r.intensity_db / 20), 0, 200))))
+
+
+class EspeakSpeechGenerator(SpeechGenerator):
+    """Speech with eSpeak NG (offline); see the module docstring."""
+
+    backend = "espeak"
+
+    def supported_locales(self) -> list[str]:
+        """Locales with an eSpeak NG voice and neutral transcripts."""
+        return sorted(LOCALE_VOICES)
+
+    def versions(self) -> dict[str, str]:
+        """eSpeak NG (packaged library) plus the shared audio libraries."""
+        return {**super().versions(), "espeak-ng": espeak.library_version()}
+
+    def render(self, plans: Sequence[Plan]) -> list[Rendered]:
+        """Reference and emotional renderings of the shard, in one seeded child process."""
+        calls, slots = [], []
+        neutral = Ratios(1.0, 1.0, 1.0, 0.0)
+        for p in plans:
+            person = voice_identity(p.spec)
+            voice = LOCALE_VOICES[p.locale]
+            calls.append(utterance(voice, person, p.text, neutral))
+            same = p.ratios == neutral
+            if not same:
+                calls.append(utterance(voice, person, p.text, p.ratios))
+            slots.append((len(calls) - (1 if same else 2), same, f"{voice}+{person.variant}"))
+        pcm = [np.frombuffer(b, dtype="<i2").astype(np.float32) / 32768.0 for b in espeak.synthesize(calls)]
+        out = []
+        for i, same, name in slots:
+            ref = pcm[i]
+            out.append(Rendered(ref, ref if same else pcm[i + 1], espeak.SAMPLE_RATE, name))
+        return out
+
+    def utterance_seconds(self, locale: str, emotions: Sequence[str], lines: Sequence[str]) -> list[float]:
+        """Measured: each line rendered by the slowest person at the slowest emotion."""
+        slow = Ratios(1.0, 1.0, slowest_rate(emotions), 0.0)
+        person = VoiceIdentity("m3", 1.0, 1.0, _WORST_IDENTITY_SLOWDOWN)
+        pcm = espeak.synthesize([utterance(LOCALE_VOICES[locale], person, ln, slow) for ln in lines])
+        out = []
+        for b in pcm:
+            y = np.frombuffer(b, dtype="<i2").astype(np.float32) / 32768.0
+            lo, hi = active_span(y, espeak.SAMPLE_RATE)
+            out.append((hi - lo) / espeak.SAMPLE_RATE)
+        return out

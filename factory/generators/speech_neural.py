@@ -1,0 +1,134 @@
+"""What the neural speech backends (transformers, Coqui TTS) share.
+
+A neural model speaks one voice per speaker and has no prosody controls of its own we can rely
+on, so: the model's (seeded) output is the neutral *reference*; the emotional rendering is the
+reference moved toward the emotion's targets by `factory.prosody.transform` (when the recipe's
+``prosody_transform`` is on, the default), and both are measured like any other backend's.
+
+Models: ``model`` serves every locale; ``models`` (locale -> id or path) overrides it per
+locale, e.g. one MMS VITS model per language. Each is resolved to a local path in preflight
+(`factory.model_refs`), and loaded once per process.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from factory import prosody
+from factory.errors import FactoryError
+from factory.generators.speech_base import Plan, Rendered, SpeechGenerator
+from factory.spec import SampleSpec
+from factory.text import banks
+
+REFERENCE_PEAK = 0.4   # the reference is normalized to this peak, leaving room for +6 dB
+
+
+class NeuralSpeechGenerator(SpeechGenerator):
+    """Base of the neural backends: model per locale, seeding, speaker per identity, transform."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self._models: dict[str, Any] = {}
+
+    # ------------------------------------------------------------ subclass hooks
+    def load(self, path: str) -> Any:
+        """Load the model at a resolved local path; override."""
+        raise NotImplementedError
+
+    def resolve(self, ref: str, field: str) -> str:
+        """A local path for a model reference (FactoryError if unavailable); override if needed."""
+        from factory.model_refs import resolve
+        return resolve(ref, field)
+
+    def speakers(self, model: Any) -> list[str]:
+        """Speaker names of a multi-speaker model ([] if single-speaker); override."""
+        return []
+
+    def speak(self, model: Any, text: str, speaker: str | None, locale: str) -> tuple[np.ndarray, int]:
+        """Synthesize `text` (random state already seeded) -> mono float audio, rate; override."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ shared
+    def model_ref(self, locale: str) -> tuple[str, str]:
+        """The model reference for `locale` and the recipe field it came from."""
+        models = self.settings.models or {}
+        if locale in models:
+            return models[locale], f"modalities.speech.models.{locale}"
+        if self.settings.model:
+            return self.settings.model, "modalities.speech.model"
+        raise FactoryError(
+            f"modalities.speech: the {self.backend} backend needs a model for locale {locale}: set `model` "
+            f"(a model id or local path, used for every locale) or `models: {{{locale}: ...}}`")
+
+    def supported_locales(self) -> list[str]:
+        """With `model` set: every locale with transcripts; otherwise the keys of `models`."""
+        if self.settings.model:
+            return sorted({loc for loc in self.settings.models} | set(banks()["neutral"]))
+        return sorted(self.settings.models)
+
+    def check_locales(self, locales: Sequence[str]) -> None:
+        """Every locale has a model (transcripts are checked separately)."""
+        for locale in locales:
+            self.model_ref(locale)
+
+    def check_backend(self) -> None:
+        """Each model reference resolves to a local model now, not mid-run."""
+        refs = {(ref, field) for ref, field in
+                [(self.settings.model, "modalities.speech.model")] +
+                [(v, f"modalities.speech.models.{k}") for k, v in (self.settings.models or {}).items()] if ref}
+        for ref, field in sorted(refs):
+            self.resolve(ref, field)
+        self.device()
+
+    def model_for(self, locale: str) -> tuple[Any, str]:
+        """The loaded model for `locale` (cached) and its reference."""
+        ref, field = self.model_ref(locale)
+        if ref not in self._models:
+            self._models[ref] = self.load(self.resolve(ref, field))
+        return self._models[ref], ref
+
+    def speaker_for(self, spec: SampleSpec, model: Any) -> str | None:
+        """The recipe's `speaker`, or one drawn per identity from the model's speakers."""
+        names = self.speakers(model)
+        if self.settings.speaker:
+            if names and self.settings.speaker not in names:
+                raise FactoryError(f"modalities.speech.speaker: {self.settings.speaker!r} is not a speaker of "
+                                   f"the model; it has: {', '.join(names[:20])}{' ...' if len(names) > 20 else ''}")
+            return self.settings.speaker
+        if not names:
+            return None
+        return names[int(spec.identity_rng("voice").integers(len(names)))]
+
+    def render(self, plans: Sequence[Plan]) -> list[Rendered]:
+        """Seeded model output as reference, transformed toward the emotion's targets."""
+        import torch
+        out = []
+        for plan in plans:
+            model, ref = self.model_for(plan.locale)
+            speaker = self.speaker_for(plan.spec, model)
+            torch.manual_seed(int(plan.spec.rng("speech").integers(2**31 - 1)))
+            audio, sr = self.speak(model, plan.text, speaker, plan.locale)
+            reference = _normalize(np.asarray(audio, dtype=np.float32).reshape(-1))
+            emotional = reference
+            if self.settings.prosody_transform and plan.ratios != prosody.Ratios(1.0, 1.0, 1.0, 0.0):
+                emotional = prosody.transform(reference, sr, plan.ratios)
+            voice = f"{ref}:{speaker}" if speaker else ref
+            out.append(Rendered(reference, emotional, sr, voice))
+        return out
+
+    def device(self) -> str:
+        """The torch device to run on (``auto``: CUDA when present)."""
+        import torch
+        dev = getattr(self.settings, "device", "auto")
+        if dev == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if dev.startswith("cuda") and not torch.cuda.is_available():
+            raise FactoryError(f"modalities.speech.device: {dev!r} asked for but no CUDA device is available; "
+                               f"use device: cpu or auto")
+        return dev
+
+
+def _normalize(audio: np.ndarray) -> np.ndarray:
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    return audio * (REFERENCE_PEAK / peak) if peak > 0 else audio

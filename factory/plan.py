@@ -1,0 +1,335 @@
+"""Turn a recipe's targets into exactly `size` planned samples.
+
+Steps, each a small pure function:
+
+1. `cell_quotas`: the joint counts over the *balanced* factors (emotion plus every factor
+   named in `balance`), found with an integer program (scipy's HiGHS) so that every
+   `balance` cell and every marginal gets its exact largest-remainder share, or at worst
+   one sample off when several constraints cannot all be exact. `existing` counts (a real
+   dataset to complement) are taken into account: only the deficit is planned.
+2. `assign_identities`: synthetic persons with fixed demographics, proportional to the
+   balanced demographic cells; each person's samples mix emotions.
+3. `assign_free_factors`: factors not named in `balance` get exact marginal counts,
+   assigned independently of everything else (per person when identities exist).
+4. `assign_splits`: by identity, stratified by demographic cell.
+5. Order, seeds (`SeedSequence([seed, index])`), stable keys and shard names.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import lil_matrix
+
+from factory.affect import age_from_band, coordinates
+from factory.errors import FactoryError
+from factory.recipe import Recipe
+from factory.spec import Episode, SampleSpec
+
+FIXED_COLUMNS = ("index", "key", "shard", "split", "seed", "identity", "identity_seed",
+                 "emotion", "intensity", "valence", "arousal", "dominance", "age")
+
+
+def largest_remainder(weights, total: int) -> np.ndarray:
+    """Integers proportional to `weights` that sum to `total` (ties go to the earlier one)."""
+    w = np.asarray(weights, dtype=float)
+    if total == 0 or w.sum() <= 0:
+        return np.zeros(len(w), dtype=int)
+    exact = w / w.sum() * total
+    counts = np.floor(exact + 1e-9).astype(int)
+    short = total - counts.sum()
+    order = sorted(range(len(w)), key=lambda i: (-(exact[i] - counts[i]), i))
+    for i in order[:short]:
+        counts[i] += 1
+    return counts
+
+
+def stable_int(*entropy: int) -> int:
+    """A 63-bit integer derived from `entropy` with numpy's SeedSequence."""
+    a, b = np.random.SeedSequence(list(entropy)).generate_state(2, np.uint32)
+    return int((int(a) << 31) ^ int(b)) & (2**63 - 1)
+
+
+# ---------------------------------------------------------------- 1. balanced cell quotas
+
+@dataclass(frozen=True)
+class Constraint:
+    """One set of factors whose crossed cells must each get their share."""
+
+    factors: tuple[str, ...]
+
+
+def balanced_factors(recipe: Recipe) -> list[str]:
+    """Emotion plus every factor named in `balance`, in recipe order."""
+    named = {f for combo in recipe.balance for f in combo}
+    return [f for f in recipe.factor_levels() if f == "emotion" or f in named]
+
+
+def cell_quotas(recipe: Recipe, size: int, existing: Optional[pd.Series] = None) -> pd.Series:
+    """Synthetic sample counts per joint cell of the balanced factors.
+
+    `existing` (indexed like the result) holds real samples already present per cell; the
+    targets then apply to real + synthetic, and only non-negative synthetic counts are planned.
+    """
+    factors = balanced_factors(recipe)
+    levels = recipe.factor_levels()
+    shares = recipe.factor_shares()
+    cells = list(itertools.product(*(levels[f] for f in factors)))
+    index = pd.MultiIndex.from_tuples(cells, names=factors)
+    joint = np.array([math.prod(shares[f][lv] for f, lv in zip(factors, cell)) for cell in cells])
+    have = np.zeros(len(cells)) if existing is None else existing.reindex(index, fill_value=0).to_numpy(float)
+    constraints = [(f,) for f in factors] + [tuple(c) for c in recipe.balance]
+    constraints = list(dict.fromkeys(tuple(f for f in factors if f in c) for c in constraints))
+    for slack in (0, 1, 2):
+        x = _solve_cells(cells, factors, joint, size, have, constraints, slack)
+        if x is not None:
+            return pd.Series(x, index=index, name="count")
+    raise FactoryError("balance: the constraints cannot be met together; remove one of the `balance` entries")
+
+
+def _solve_cells(cells, factors, joint, size, have, constraints, slack):
+    """Integer program over the joint cells.
+
+    Variables: x (synthetic count per cell), d (each constrained cell's distance from its
+    largest-remainder target), e (each cell's distance from the independent joint quota).
+    Hard: every constrained cell within [floor, ceil] of its exact quota (+- slack), total
+    right. Soft: targets first (weight 1000), then closeness to independence, so no factor
+    is correlated with another beyond what the constraints force.
+    """
+    n = len(cells)
+    groups = []                                  # (member cells, exact quota, target)
+    for combo in constraints:
+        pos = [factors.index(f) for f in combo]
+        members: dict[tuple, list[int]] = {}
+        for i, cell in enumerate(cells):
+            members.setdefault(tuple(cell[p] for p in pos), []).append(i)
+        quotas = np.array([joint[m].sum() for m in members.values()]) * size
+        targets = largest_remainder(quotas, size)
+        groups += list(zip(members.values(), quotas, targets))
+    m = len(groups)
+    a = lil_matrix((3 * m + 2 * n + 1, 2 * n + m))
+    lb, ub = [], []
+    for r, (members, q, t) in enumerate(groups):
+        h = have[members].sum()
+        for i in members:
+            a[r, i] = a[m + r, i] = 1
+            a[2 * m + r, i] = -1
+        a[m + r, n + r] = a[2 * m + r, n + r] = -1
+        lb += [max(0.0, math.floor(q + 1e-9) - slack - h)]
+        ub += [max(0.0, math.ceil(q - 1e-9) + slack - h)]
+    lb += [-np.inf] * (2 * m)
+    ub += [max(0.0, t - have[mem].sum()) for mem, _, t in groups]
+    ub += [-max(0.0, t - have[mem].sum()) for mem, _, t in groups]
+    independent = np.maximum(joint * size - have, 0)
+    for i in range(n):
+        a[3 * m + i, i] = 1; a[3 * m + i, n + m + i] = -1
+        a[3 * m + n + i, i] = -1; a[3 * m + n + i, n + m + i] = -1
+    lb += [-np.inf] * (2 * n)
+    ub += list(independent) + list(-independent)
+    a[3 * m + 2 * n, :n] = 1
+    total = size - have.sum()
+    if have.any():                               # complement: planned total follows the cells
+        lb.append(0); ub.append(np.inf)
+    else:
+        lb.append(total); ub.append(total)
+    cost = np.concatenate([np.zeros(n), np.full(m, 1000.0), np.ones(n)])
+    upper = np.concatenate([np.where(joint > 0, np.inf, 0), np.full(m + n, np.inf)])
+    result = milp(cost, constraints=LinearConstraint(a.tocsr(), lb, ub),
+                  integrality=np.concatenate([np.ones(n), np.zeros(m + n)]),
+                  bounds=Bounds(np.zeros(2 * n + m), upper), options={"time_limit": 120})
+    if result.x is None:
+        return None
+    return np.rint(result.x[:n]).astype(int)
+
+
+def check_size(recipe: Recipe, size: int) -> None:
+    """Refuse a size too small to give every balanced cell a sample."""
+    shares = recipe.factor_shares()
+    for combo in recipe.balance:
+        cells = math.prod(sum(1 for w in shares[f].values() if w > 0) for f in combo)
+        if size < cells:
+            raise FactoryError(f"size: {size} samples cannot fill the {cells} cells of balance "
+                               f"[{', '.join(combo)}]; use a size of at least {cells}")
+
+
+# ---------------------------------------------------------------- 2-4. identities, free factors, splits
+
+def expand_cells(quotas: pd.Series) -> pd.DataFrame:
+    """One row per planned sample, with the balanced factors' levels."""
+    reps = quotas.to_numpy()
+    frame = quotas.index.to_frame(index=False).loc[np.repeat(np.arange(len(quotas)), reps)]
+    return frame.reset_index(drop=True)
+
+
+def assign_identities(samples: pd.DataFrame, demographic: list[str], identities: Optional[int],
+                      rng: np.random.Generator) -> pd.Series:
+    """An identity number per sample; each identity lies inside one demographic cell."""
+    if identities is None:
+        return pd.Series(rng.permutation(len(samples)), index=samples.index)
+    if identities > len(samples):
+        raise FactoryError(f"identities: {identities} persons cannot share {len(samples)} samples; "
+                           f"use at most {len(samples)}")
+    cells = samples.groupby(demographic, sort=False).indices if demographic else {(): np.arange(len(samples))}
+    cells = {k: v for k, v in cells.items() if len(v)}
+    if identities < len(cells):
+        raise FactoryError(
+            f"identities: {identities} persons cannot cover the {len(cells)} balanced demographic "
+            f"cells of {demographic} (each person has one fixed {'/'.join(demographic)}); "
+            f"use at least {len(cells)}")
+    sizes = np.array([len(v) for v in cells.values()])
+    per_cell = 1 + largest_remainder(sizes - 1, identities - len(cells))
+    out = pd.Series(0, index=samples.index)
+    first = 0
+    for (key, members), k in zip(cells.items(), per_cell):
+        members = samples.index[members]
+        # Sorted by emotion, dealt round-robin: every person gets a mix of emotions.
+        order = samples.loc[members].sort_values("emotion", kind="stable").index
+        out.loc[order] = first + np.arange(len(order)) % k
+        first += k
+    return out
+
+
+def assign_free_factors(samples: pd.DataFrame, recipe: Recipe, free: list[str],
+                        rng: np.random.Generator) -> pd.DataFrame:
+    """Levels of factors not named in `balance`: exact marginal counts, independent draws.
+
+    Each identity gets one level; people are visited in random order and given the level
+    furthest below its sample target, so counts are exact when every person has one sample
+    and within one person's samples otherwise.
+    """
+    sizes = samples.groupby("identity").size()
+    shares = recipe.factor_shares()
+    table = pd.DataFrame(index=sizes.index)
+    for factor in free:
+        levels = list(shares[factor])
+        targets = largest_remainder([shares[factor][lv] for lv in levels], int(sizes.sum())).astype(float)
+        got = np.zeros(len(levels))
+        chosen = []
+        for person in rng.permutation(sizes.index.to_numpy()):
+            i = int(np.argmax(targets - got - (targets <= 0) * 1e9))
+            got[i] += sizes[person]
+            chosen.append((person, levels[i]))
+        table[factor] = pd.Series(dict(chosen))
+    return samples.join(table, on="identity")
+
+
+def assign_splits(samples: pd.DataFrame, splits: dict[str, float], demographic: list[str],
+                  rng: np.random.Generator) -> pd.Series:
+    """A split per identity (never per sample), stratified by demographic cell."""
+    people = samples.groupby("identity").agg(n=("emotion", "size"), **{f: (f, "first") for f in demographic})
+    people["shuffle"] = rng.permutation(len(people))
+    people = people.sort_values([*demographic, "shuffle"], kind="stable")
+    names = list(splits)
+    targets = largest_remainder(list(splits.values()), int(people["n"].sum())).astype(float)
+    got = np.zeros(len(names))
+    chosen = {}
+    for person, n in people["n"].items():
+        i = int(np.argmax((targets - got) / np.maximum(targets, 1e-9) - (targets <= 0) * 1e9))
+        got[i] += n
+        chosen[person] = names[i]
+    return samples["identity"].map(chosen)
+
+
+# ---------------------------------------------------------------- 5. the plan
+
+@dataclass
+class Plan:
+    """The planned samples (one row each, in index order) and the recipe they came from."""
+
+    recipe: Recipe
+    samples: pd.DataFrame
+
+    @property
+    def factors(self) -> list[str]:
+        """Emotion and the population factors."""
+        return list(self.recipe.factor_levels())
+
+    def shards(self) -> list[str]:
+        """Shard names in order."""
+        return list(dict.fromkeys(self.samples["shard"]))
+
+    def rows(self, shard: str) -> pd.DataFrame:
+        """The plan rows of one shard."""
+        return self.samples[self.samples["shard"] == shard]
+
+    def levels(self) -> dict[str, list[Any]]:
+        """Each factor's levels that the plan actually uses."""
+        return {f: sorted(self.samples[f].unique().tolist(), key=str) for f in self.factors}
+
+    def counts(self, factors: list[str]) -> pd.Series:
+        """Sample counts per cell of `factors`."""
+        return self.samples.groupby(factors, sort=False).size()
+
+
+def specs_from_rows(rows: pd.DataFrame, population: list[str], episode: Episode) -> Iterator[SampleSpec]:
+    """SampleSpecs from plan rows (what a shard task receives)."""
+    for row in rows.to_dict("records"):
+        yield SampleSpec(
+            sample_id=row["key"], index=int(row["index"]), shard=row["shard"], split=row["split"],
+            seed=int(row["seed"]), identity=row["identity"], identity_seed=int(row["identity_seed"]),
+            emotion=row["emotion"], intensity=float(row["intensity"]), valence=float(row["valence"]),
+            arousal=float(row["arousal"]), dominance=float(row["dominance"]),
+            attributes={f: _plain(row[f]) for f in population}, episode=episode, age=float(row["age"]))
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def episode_of(recipe: Recipe) -> Episode:
+    """The recipe's episode timeline."""
+    e = recipe.episode
+    return Episode(duration=e.duration, onset=e.onset, apex=e.apex, offset=e.offset)
+
+
+def make_plan(recipe: Recipe, existing: Optional[pd.Series] = None, size: Optional[int] = None) -> Plan:
+    """Plan exactly `size` samples (default: the recipe's) meeting shares and joint quotas."""
+    size = recipe.size if size is None else size
+    if not isinstance(size, int):
+        raise FactoryError("size: auto needs the complement planner")
+    rng = np.random.default_rng(np.random.SeedSequence([recipe.seed, 0x9E3779B9]))
+    if existing is None:
+        check_size(recipe, size)
+    quotas = cell_quotas(recipe, size, existing)
+    samples = expand_cells(quotas)
+    if samples.empty:
+        return Plan(recipe, samples)
+    balanced = list(quotas.index.names)
+    demographic = [f for f in balanced if f != "emotion"]
+    free = [f for f in recipe.population if f not in balanced]
+    samples["identity"] = assign_identities(samples, demographic, recipe.identities, rng)
+    samples = assign_free_factors(samples, recipe, free, rng)
+    samples["split"] = assign_splits(samples, recipe.splits, demographic, rng)
+    return Plan(recipe, _finish(samples, recipe, rng))
+
+
+def _finish(samples: pd.DataFrame, recipe: Recipe, rng: np.random.Generator) -> pd.DataFrame:
+    """Order samples (split by split, shuffled inside), then seeds, keys, shards, labels."""
+    split_rank = {s: i for i, s in enumerate(recipe.splits)}
+    samples["_split"] = samples["split"].map(split_rank)
+    samples["_shuffle"] = rng.permutation(len(samples))
+    samples = samples.sort_values(["_split", "_shuffle"], kind="stable").reset_index(drop=True)
+    samples = samples.drop(columns=["_split", "_shuffle"])
+    samples.insert(0, "index", np.arange(len(samples)))
+    samples["key"] = [f"s{i:07d}" for i in samples["index"]]
+    within = samples.groupby("split", sort=False).cumcount() // recipe.shard_size
+    samples["shard"] = [f"{s}-{n:06d}.tar" for s, n in zip(samples["split"], within)]
+    samples["seed"] = [stable_int(recipe.seed, int(i)) for i in samples["index"]]
+    ids = samples["identity"].astype(int)
+    samples["identity_seed"] = [stable_int(recipe.seed, 1, int(i)) for i in ids]
+    samples["identity"] = [f"p{int(i):06d}" for i in ids]
+    lo, hi = recipe.intensity.min, recipe.intensity.max
+    u = np.array([np.random.default_rng(np.random.SeedSequence([s, 1])).random() for s in samples["seed"]])
+    samples["intensity"] = np.round(lo + (hi - lo) * u, 4)
+    vad = [coordinates(e, i) for e, i in zip(samples["emotion"], samples["intensity"])]
+    samples[["valence", "arousal", "dominance"]] = pd.DataFrame(vad, index=samples.index)
+    ages = [age_from_band(band, np.random.default_rng(np.random.SeedSequence([s, 2])).random())
+            for band, s in zip(samples.get("age_band", pd.Series([None] * len(samples))), samples["identity_seed"])]
+    samples["age"] = ages
+    population = list(recipe.population)
+    return samples[[*FIXED_COLUMNS, *population]]

@@ -1,0 +1,408 @@
+"""Recipe format version 1: the pydantic schema, safe YAML loading and errors that name the key.
+
+A recipe is data. It is read with ``yaml.safe_load`` (never evaluated), every key has a
+default, unknown keys are refused with a "did you mean" hint, and every error names the key
+path (``modalities.speech.backend``), the line in the file and what is allowed.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from factory.affect import EMOTIONS
+from factory.errors import FactoryError
+
+RECIPE_VERSION = 1
+SIGNALS = ("ecg", "ppg", "eda", "rsp", "emg")
+KNOWN_SEXES = ("female", "male", "intersex", "unspecified")
+_AGE_BAND = re.compile(r"^(\d{1,3})-(\d{1,3})$|^(\d{1,3})\+$")
+_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+Level = Union[int, str]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class Intensity(_Strict):
+    """Expression intensity, drawn uniformly per sample in [min, max] (0 = none, 1 = full)."""
+
+    min: float = Field(0.5, ge=0.0, le=1.0)
+    max: float = Field(1.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) must not exceed max ({self.max})")
+        return self
+
+
+class EpisodeSettings(_Strict):
+    """The shared timeline of every sample, in seconds."""
+
+    duration: float = Field(10.0, ge=4.0, le=300.0)
+    onset: float = Field(3.0, ge=1.0)
+    apex: Optional[float] = None       # default: 40 % of the way from onset to the end
+    offset: Optional[float] = None     # default: 85 % of the duration
+
+    @model_validator(mode="after")
+    def _timeline(self):
+        if self.apex is None:
+            self.apex = round(self.onset + 0.4 * (self.duration - self.onset), 3)
+        if self.offset is None:
+            self.offset = round(max(self.apex + 0.1, 0.85 * self.duration), 3)
+        if not self.onset < self.apex < self.offset <= self.duration:
+            raise ValueError(
+                f"need onset < apex < offset <= duration, got onset={self.onset}, "
+                f"apex={self.apex}, offset={self.offset}, duration={self.duration}")
+        return self
+
+
+class PhysiologySettings(_Strict):
+    """Physiological signals of the whole episode (neurokit2 simulators)."""
+
+    backend: str = "neurokit2"
+    signals: list[Literal["ecg", "ppg", "eda", "rsp", "emg"]] = Field(default_factory=lambda: list(SIGNALS))
+    sampling_rate: int = Field(256, ge=64, le=4000)
+
+    @field_validator("signals")
+    @classmethod
+    def _unique_signals(cls, v):
+        if not v:
+            raise ValueError(f"list at least one signal of {list(SIGNALS)}")
+        if len(set(v)) != len(v):
+            raise ValueError("a signal is listed twice")
+        return v
+
+
+class SpeechSettings(_Strict):
+    """Speech and its transcript."""
+
+    backend: str = "espeak"
+    model: Optional[str] = None              # model id or local path for neural backends
+    text: Literal["neutral", "congruent"] = "neutral"
+    text_model: Optional[str] = None         # transformers text-generation model for congruent scripts
+    sample_rate: int = Field(16000, ge=8000, le=48000)
+    prosody_transform: bool = True           # neural backends: pitch-shift/time-stretch to targets
+    speaker: Optional[str] = None            # Coqui multi-speaker models
+    device: str = "auto"
+    models: dict[str, str] = Field(default_factory=dict)  # locale -> model id/path (neural; overrides `model`)
+
+
+class FaceSettings(_Strict):
+    """The face, rendered at the episode's apex (or as frames along the timeline)."""
+
+    backend: str = "procedural"
+    model: Optional[str] = None              # diffusers model id or local path
+    size: int = Field(256, ge=32, le=2048)
+    steps: int = Field(4, ge=1, le=200)
+    guidance: float = Field(0.0, ge=0.0, le=30.0)
+    scheduler: Optional[str] = None          # a diffusers scheduler class name
+    mode: Literal["text", "layout"] = "text"  # layout: img2img from the procedural face
+    strength: float = Field(0.6, gt=0.0, le=1.0)
+    controlnet: Optional[str] = None
+    critic: Optional[str] = None             # CLIP model id or path for the label-fidelity critic
+    frames: Optional[int] = Field(None, ge=2, le=64)
+    batch_size: int = Field(8, ge=1, le=256)
+    device: str = "auto"
+
+
+class Modalities(_Strict):
+    """Which modalities to generate; a modality left out is not generated."""
+
+    physiology: Optional[PhysiologySettings] = None
+    speech: Optional[SpeechSettings] = None
+    face: Optional[FaceSettings] = None
+
+    def enabled(self) -> dict[str, BaseModel]:
+        """The enabled modalities, by name, in a fixed order."""
+        return {name: getattr(self, name) for name in ("physiology", "speech", "face")
+                if getattr(self, name) is not None}
+
+
+def _default_modalities() -> Modalities:
+    return Modalities(physiology=PhysiologySettings())
+
+
+class Complement(_Strict):
+    """An existing (real) dataset whose gaps the plan fills."""
+
+    path: str
+    columns: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, dict[str, Level]] = Field(default_factory=dict)
+
+
+class Publish(_Strict):
+    """Where `affect-factory publish` sends the dataset."""
+
+    repo_id: Optional[str] = None
+    private: bool = True
+
+
+class AuditThresholds(_Strict):
+    """Limits the fairness audit checks; `affect-factory audit` exits non-zero past one."""
+
+    max_representation_gap: float = Field(0.02, ge=0.0, le=1.0)   # |achieved - target| share
+    min_label_parity_ratio: float = Field(0.8, ge=0.0, le=1.0)    # demographic-parity ratio
+    max_fidelity_gap: float = Field(0.25, ge=0.0, le=1.0)          # between groups
+    max_equalized_odds_difference: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class Recipe(_Strict):
+    """A validated recipe, every key resolved to a value."""
+
+    recipe_version: Literal[1] = RECIPE_VERSION
+    name: str = Field("affect-dataset", pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    version: str = Field("1.0.0", pattern=r"^\d+\.\d+\.\d+$")
+    description: str = "A synthetic affective dataset made by affect-factory."
+    license: str = "cc-by-4.0"
+    seed: int = Field(0, ge=0, lt=2**63)
+    size: Union[int, Literal["auto"]] = 100
+    shard_size: int = Field(100, ge=1, le=100_000)
+    emotions: dict[str, float] = Field(
+        default_factory=lambda: {e: 1.0 for e in ("neutral", "happiness", "sadness", "anger", "fear", "disgust", "surprise")})
+    intensity: Intensity = Field(default_factory=Intensity)
+    population: dict[str, dict[Level, float]] = Field(default_factory=lambda: {
+        "age_band": {"18-29": 1, "30-44": 1, "45-64": 1, "65+": 1},
+        "sex": {"female": 1, "male": 1},
+        "skin_tone": {t: 1 for t in range(1, 11)},
+        "locale": {"en-US": 1},
+    })
+    balance: list[list[str]] = Field(default_factory=list)
+    identities: Optional[int] = Field(None, ge=1)
+    splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
+    episode: EpisodeSettings = Field(default_factory=EpisodeSettings)
+    modalities: Modalities = Field(default_factory=_default_modalities)
+    complement: Optional[Complement] = None
+    publish: Optional[Publish] = None
+    audit: AuditThresholds = Field(default_factory=AuditThresholds)
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, v):
+        if isinstance(v, int) and v < 1:
+            raise ValueError("size must be at least 1")
+        return v
+
+    @field_validator("emotions", mode="before")
+    @classmethod
+    def _emotion_list(cls, v):
+        if isinstance(v, list):
+            return {e: 1.0 for e in v}
+        return v
+
+    @field_validator("emotions")
+    @classmethod
+    def _known_emotions(cls, v):
+        _check_shares(v, "emotion")
+        for name in v:
+            if name not in EMOTIONS:
+                raise ValueError(f"unknown emotion {name!r}{_hint(name, EMOTIONS)}; "
+                                 f"known: {', '.join(EMOTIONS)}")
+        return v
+
+    @field_validator("population")
+    @classmethod
+    def _population(cls, v):
+        out = {}
+        for factor, levels in v.items():
+            if factor in ("emotion", "identity", "split"):
+                raise ValueError(f"{factor!r} is not a population factor (it is planned per sample)")
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", factor):
+                raise ValueError(f"factor name {factor!r} must be lower_snake_case")
+            _check_shares(levels, factor)
+            out[factor] = {_check_level(factor, lvl): w for lvl, w in levels.items()}
+        return out
+
+    @field_validator("splits")
+    @classmethod
+    def _splits(cls, v):
+        _check_shares(v, "split")
+        for name in v:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"split name {name!r} must be lower_snake_case")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_checks(self):
+        factors = ["emotion", *self.population]
+        for i, combo in enumerate(self.balance):
+            if not combo:
+                raise ValueError(f"balance[{i}] is empty; list factors to cross, e.g. [emotion, sex]")
+            for f in combo:
+                if f not in factors:
+                    raise ValueError(f"balance[{i}] names unknown factor {f!r}{_hint(f, factors)}; "
+                                     f"factors are: {', '.join(factors)}")
+            if len(set(combo)) != len(combo):
+                raise ValueError(f"balance[{i}] names a factor twice: {combo}")
+        if self.size == "auto" and self.complement is None:
+            raise ValueError("size: auto needs a `complement:` dataset to top up; give a number")
+        if self.episode.onset >= self.episode.duration:
+            raise ValueError("episode.onset must be before episode.duration")
+        return self
+
+    def factor_levels(self) -> dict[str, list[Level]]:
+        """Every factor (emotion first, then population) and its levels, in recipe order."""
+        return {"emotion": list(self.emotions), **{f: list(lv) for f, lv in self.population.items()}}
+
+    def factor_shares(self) -> dict[str, dict[Level, float]]:
+        """Every factor's normalized shares."""
+        raw = {"emotion": self.emotions, **self.population}
+        return {f: {lvl: w / sum(lv.values()) for lvl, w in lv.items()} for f, lv in raw.items()}
+
+    def resolved(self) -> dict[str, Any]:
+        """The recipe with every default filled in, as plain JSON-able data."""
+        return self.model_dump(mode="json")
+
+    def hash(self) -> str:
+        """SHA-256 of the resolved recipe (canonical JSON): what resume and manifests compare."""
+        blob = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def _hint(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_shares(levels: dict, what: str) -> None:
+    if not levels:
+        raise ValueError(f"{what}: list at least one level")
+    for lvl, w in levels.items():
+        if not isinstance(w, (int, float)) or w < 0:
+            raise ValueError(f"{what} level {lvl!r}: share must be a number >= 0, got {w!r}")
+    if sum(levels.values()) <= 0:
+        raise ValueError(f"{what}: shares must not all be zero")
+
+
+def _check_level(factor: str, level: Level) -> Level:
+    """Normalize and check levels of the factors the generators understand."""
+    if factor == "skin_tone":
+        try:
+            tone = int(level)
+        except (TypeError, ValueError):
+            raise ValueError(f"skin_tone level {level!r} must be a Monk Skin Tone number 1-10") from None
+        if not 1 <= tone <= 10:
+            raise ValueError(f"skin_tone level {tone} is outside the Monk scale 1-10")
+        return tone
+    level = str(level)
+    if factor == "age_band":
+        m = _AGE_BAND.match(level)
+        if not m or (m.group(1) and int(m.group(1)) > int(m.group(2))):
+            raise ValueError(f"age_band level {level!r} must look like '18-29' or '65+'")
+    elif factor == "sex" and level not in KNOWN_SEXES:
+        raise ValueError(f"sex level {level!r}{_hint(level, KNOWN_SEXES)}; known: {', '.join(KNOWN_SEXES)}")
+    elif factor == "locale" and not _LOCALE.match(level):
+        raise ValueError(f"locale {level!r} must be a BCP-47 tag such as 'en-US'")
+    return level
+
+
+# ---------------------------------------------------------------- loading
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a recipe file; raise FactoryError naming the key path and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FactoryError(f"{path}: no such recipe file") from None
+    except OSError as exc:
+        raise FactoryError(f"{path}: cannot read recipe ({exc.strerror})") from None
+    return parse_recipe(text, source=str(path))
+
+
+def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
+    """Validate recipe YAML text; see `load_recipe`."""
+    try:
+        data = yaml.safe_load(text)
+        lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise FactoryError(f"{source}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise FactoryError(f"{source}: a recipe is a mapping of keys (name:, size:, ...), got {type(data).__name__}")
+    if data.get("modalities") is not None and isinstance(data["modalities"], dict):
+        # `speech:` with no settings means "on, with defaults".
+        data["modalities"] = {k: ({} if v is None else v) for k, v in data["modalities"].items()}
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise FactoryError(_explain(exc, lines, source)) from None
+
+
+def _explain(exc: ValidationError, lines: dict[tuple, int], source: str) -> str:
+    msgs = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+        loc = _strip_union_tags(loc)
+        path = ".".join(str(p) for p in loc) or "(top level)"
+        line = _nearest_line(loc, lines)
+        where = f"{source}:{line}" if line else source
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(Recipe, loc[:-1])
+            allowed = list(parent.model_fields) if parent else []
+            msg = f"unknown key{_hint(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
+        elif "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], (dict, list)):
+            msg = f"{msg} (got {err['input']!r})"
+        msgs.append(f"{where}: {path}: {msg}")
+    return "invalid recipe:\n  " + "\n  ".join(dict.fromkeys(msgs))
+
+
+def _strip_union_tags(loc: tuple) -> tuple:
+    # pydantic puts the union member tried into the path ("int", "str", ...); drop it.
+    return tuple(p for p in loc if p not in ("int", "str", "float", "bool", "dict[str,float]", "list[str]"))
+
+
+def _model_at(model, loc):
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        candidates = [a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not candidates:
+            return None
+        model = candidates[0]
+    return model
+
+
+def _key_lines(node, path=()) -> dict[tuple, int]:
+    """Map each key path in the YAML node tree to its 1-based line number."""
+    out = {path: node.start_mark.line + 1} if node is not None else {}
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = _scalar(k.value)
+            out[path + (key,)] = k.start_mark.line + 1
+            out.update({p: ln for p, ln in _key_lines(v, path + (key,)).items() if p != path + (key,)})
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out.update(_key_lines(item, path + (i,)))
+    return out
+
+
+def _scalar(value: str):
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+def _nearest_line(loc: tuple, lines: dict[tuple, int]) -> Optional[int]:
+    for n in range(len(loc), -1, -1):
+        key = tuple(_scalar(p) if isinstance(p, str) else p for p in loc[:n])
+        if key in lines and key:
+            return lines[key]
+    return None

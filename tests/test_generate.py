@@ -1,0 +1,122 @@
+"""End to end: generate, determinism, round trip through webdataset and datasets, verify, bad --out."""
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from factory.cli import main
+from factory.dataset import verify
+
+
+def tars(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.tar"))}
+
+
+def test_dataset_is_complete_and_verifies(small_dataset):
+    manifest = json.loads((small_dataset / "manifest.json").read_text())
+    assert manifest["complete"] is True
+    assert sum(e["count"] for e in manifest["shards"].values()) == 28
+    assert manifest["recipe"]["size"] == 28 and len(manifest["recipe_hash"]) == 64
+    assert "neurokit2" in manifest["packages"]
+    assert verify(str(small_dataset)) == []
+    index = pd.read_parquet(small_dataset / "index.parquet")
+    assert len(index) == 28 and index["key"].is_unique
+    assert {"physiology.target.heart_rate", "physiology.measured.heart_rate", "split", "shard"} <= set(index.columns)
+
+
+def test_same_recipe_gives_byte_identical_shards(small_dataset, small_recipe_path, tmp_path):
+    again = tmp_path / "again"
+    assert main(["generate", str(small_recipe_path), "--out", str(again), "--no-progress"]) == 0
+    assert tars(again) == tars(small_dataset)
+    assert (again / "index.parquet").read_bytes() == (small_dataset / "index.parquet").read_bytes()
+
+
+def test_tar_members_are_fixed(small_dataset):
+    with tarfile.open(next(small_dataset.glob("*.tar"))) as tar:
+        members = tar.getmembers()
+    assert all(m.mtime == 0 and m.uname == "affect" for m in members)
+    assert all(m.name.count(".") >= 1 and "." not in m.name.split(".")[0] for m in members)
+
+
+def test_webdataset_reads_every_sample(small_dataset):
+    import webdataset as wds
+
+    urls = [str(p) for p in sorted(small_dataset.glob("*.tar"))]
+    samples = list(wds.WebDataset(urls, shardshuffle=False).decode())
+    assert len(samples) == 28
+    s = samples[0]
+    labels = s["json"]
+    signals = s["physio.npy"]
+    assert signals.shape == (len(labels["physiology"]["channels"]), 10 * 128)
+    assert signals.dtype == np.float32 and np.isfinite(signals).all()
+    assert labels["emotion"] in {"neutral", "happiness", "anger", "fear"}
+    assert labels["episode"]["onset"] == 3.0
+
+
+def test_datasets_loads_the_shards_offline(small_dataset):
+    from datasets import load_dataset
+
+    files = {split: [str(p) for p in sorted(small_dataset.glob(f"{split}-*.tar"))] for split in ("train", "test")}
+    ds = load_dataset("webdataset", data_files=files)
+    assert ds["train"].num_rows + ds["test"].num_rows == 28
+    row = ds["train"][0]
+    assert np.asarray(row["physio.npy"]).shape[1] == 1280
+    assert row["json"]["split"] == "train"
+
+
+def test_anger_and_fear_raise_heart_rate_and_scr_over_neutral(small_dataset):
+    index = pd.read_parquet(small_dataset / "index.parquet")
+    by = index.groupby("emotion")[["physiology.measured.heart_rate", "physiology.measured.scr_count"]].mean()
+    for emotion in ("anger", "fear"):
+        assert by.loc[emotion, "physiology.measured.heart_rate"] > by.loc["neutral", "physiology.measured.heart_rate"] + 2
+        assert by.loc[emotion, "physiology.measured.scr_count"] > by.loc["neutral", "physiology.measured.scr_count"]
+
+
+def test_refuses_a_folder_holding_other_files(small_recipe_path, tmp_path, capsys):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    assert main(["generate", str(small_recipe_path), "--out", str(out), "--no-progress"]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert (out / "thesis.tex").read_text() == "precious"
+
+
+def test_refuses_to_clobber_a_dataset_without_force(small_dataset, small_recipe_path, tmp_path, capsys):
+    out = tmp_path / "copy"
+    shutil.copytree(small_dataset, out)
+    assert main(["generate", str(small_recipe_path), "--out", str(out), "--no-progress"]) == 2
+    assert "--resume" in capsys.readouterr().err and tars(out) == tars(small_dataset)
+
+
+def test_unwritable_out(small_recipe_path, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["generate", str(small_recipe_path), "--out", str(blocker / "sub"), "--no-progress"]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_verify_catches_a_corrupted_shard(small_dataset, tmp_path, capsys):
+    out = tmp_path / "corrupt"
+    shutil.copytree(small_dataset, out)
+    shard = next(out.glob("*.tar"))
+    data = bytearray(shard.read_bytes()); data[2000] ^= 0xFF; shard.write_bytes(bytes(data))
+    assert main(["verify", str(out)]) == 1
+    assert shard.name in capsys.readouterr().err
+
+
+def test_resume_keeps_verified_shards(small_dataset, small_recipe_path, tmp_path):
+    out = tmp_path / "resume"
+    shutil.copytree(small_dataset, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    victim = sorted(manifest["shards"])[0]
+    (out / victim).unlink()
+    (out / "index.parquet").unlink()
+    manifest["complete"] = False
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["generate", str(small_recipe_path), "--out", str(out), "--resume", "--no-progress"]) == 0
+    assert tars(out) == tars(small_dataset)
+    assert verify(str(out)) == []

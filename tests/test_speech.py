@@ -1,0 +1,171 @@
+"""Speech and transcripts: eSpeak NG (default), transformers and Coqui TTS backends, measured prosody.
+
+The neural tests build tiny random models themselves (no download) and load them through the
+same code a recipe uses. A missing neural dependency makes them fail, not skip.
+"""
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from factory import prosody
+from factory.errors import FactoryError
+from factory.generators import load_generator
+from factory.recipe import SpeechSettings
+from factory.spec import Episode, SampleSpec
+from factory.text import Transcripts, banks, clean_line
+
+EPISODE = Episode(duration=8.0, onset=2.0, apex=4.0, offset=7.0)
+
+
+def make_spec(index=0, emotion="neutral", locale="en-US", sex="female", age=35.0, identity=1,
+              seed=None, intensity=1.0, episode=EPISODE) -> SampleSpec:
+    return SampleSpec(
+        sample_id=f"s{index:04d}", index=index, shard="train-000000", split="train",
+        seed=1000 + index if seed is None else seed, identity=f"p{identity}", identity_seed=500 + identity,
+        emotion=emotion, intensity=intensity, valence=0.0, arousal=0.0, dominance=0.0,
+        attributes={"locale": locale, "sex": sex, "age_band": "30-44", "skin_tone": 5},
+        episode=episode, age=age)
+
+
+def decode(parts):
+    audio, sr = sf.read(io.BytesIO(parts.files["flac"]), dtype="float32")
+    return audio, sr
+
+
+# ---------------------------------------------------------------- eSpeak NG
+
+@pytest.fixture(scope="module")
+def espeak():
+    gen = load_generator("speech", SpeechSettings())
+    return gen
+
+
+def test_espeak_is_deterministic_byte_for_byte(espeak):
+    specs = [make_spec(i, e, loc) for i, (e, loc) in enumerate(
+        [("anger", "en-US"), ("neutral", "zh-CN"), ("sadness", "es-ES"), ("fear", "hi-IN"), ("anger", "en-US")])]
+    first = espeak.generate(specs)
+    second = espeak.generate(specs)
+    assert [p.files["flac"] for p in first] == [p.files["flac"] for p in second]
+    assert [json.dumps(p.labels, sort_keys=True) for p in first] == \
+           [json.dumps(p.labels, sort_keys=True) for p in second]
+    # a fresh generator instance (as on another worker) makes the same bytes too
+    again = load_generator("speech", SpeechSettings()).generate(specs)
+    assert [p.files["flac"] for p in again] == [p.files["flac"] for p in first]
+    # and the samples really differ from one another
+    assert len({p.files["flac"] for p in first[:4]}) == 4
+
+
+def test_flac_is_mono_spans_the_episode_and_speech_is_where_labels_say(espeak):
+    parts = espeak.generate([make_spec(3, "happiness")])[0]
+    audio, sr = decode(parts)
+    assert sr == 16000 and audio.ndim == 1
+    assert len(audio) == int(EPISODE.duration * sr)
+    start, end = parts.labels["start"], parts.labels["end"]
+    assert EPISODE.onset < start < end <= EPISODE.duration
+    assert np.abs(audio[: int(start * sr) - 1]).max() == 0.0          # silence before speech
+    assert np.abs(audio[int(end * sr) + 1:]).max() == 0.0               # and after it
+    assert np.sqrt(np.mean(audio[int(start * sr):int(end * sr)] ** 2)) > 0.01
+    assert parts.files["txt"].decode("utf-8") == parts.labels["text"]
+    assert parts.labels["text"] in banks()["neutral"]["en"]
+
+
+def test_labels_have_matching_target_measured_met(espeak):
+    parts = espeak.generate([make_spec(4, "anger")])[0]
+    labels = parts.labels
+    assert set(labels["target"]) == set(labels["measured"]) == set(labels["met"]) == set(prosody.FEATURES)
+    assert all(isinstance(v, bool) for v in labels["met"].values())
+    assert labels["met_all"] == all(labels["met"].values())
+    assert labels["backend"] == "espeak" and labels["voice"].startswith("en-us+f")
+    json.dumps(labels, allow_nan=False)   # plain JSON, no NaN
+
+
+@pytest.mark.parametrize("locale", ["en-US", "es-ES", "zh-CN", "ar-EG", "hi-IN"])
+def test_prosody_directions_measured_on_output(espeak, locale):
+    # Same seed -> same transcript; same identity -> same voice; only the emotion differs.
+    specs = [make_spec(i, e, locale, seed=42) for i, e in enumerate(["neutral", "anger", "sadness"])]
+    neutral, anger, sad = (p.labels["measured"] for p in espeak.generate(specs))
+    assert anger["f0_mean_hz"] > 1.2 * neutral["f0_mean_hz"]
+    assert anger["intensity_db"] > neutral["intensity_db"] + 3
+    assert anger["rate_syl_s"] > 1.15 * neutral["rate_syl_s"]
+    assert sad["f0_mean_hz"] < 0.97 * neutral["f0_mean_hz"]
+    assert sad["rate_syl_s"] < 0.9 * neutral["rate_syl_s"]
+    assert sad["intensity_db"] < neutral["intensity_db"] - 2
+
+
+def test_espeak_meets_most_targets(espeak):
+    emotions = ["neutral", "happiness", "sadness", "anger", "fear", "disgust", "surprise"]
+    specs = [make_spec(i, e, sex=("female", "male")[i % 2], identity=i % 3) for i, e in enumerate(emotions * 2)]
+    met = [p.labels["met_all"] for p in espeak.generate(specs)]
+    assert sum(met) >= 0.8 * len(met), met
+
+
+def test_voice_is_stable_per_identity_and_varies_by_sex(espeak):
+    a, b, c = espeak.generate([make_spec(0, "neutral", identity=7), make_spec(1, "anger", identity=7),
+                               make_spec(2, "neutral", sex="male", identity=8)])
+    assert a.labels["voice"] == b.labels["voice"]
+    assert c.labels["voice"].split("+")[1].startswith("m")
+    assert c.labels["measured"]["f0_mean_hz"] < a.labels["measured"]["f0_mean_hz"]
+
+
+def test_unsupported_locale_fails_in_preflight_listing_supported(espeak):
+    with pytest.raises(FactoryError, match=r"no voice for xx-YY; supported locales: .*en-US"):
+        espeak.preflight({"locale": ["en-US", "xx-YY"], "emotion": ["anger"]})
+
+
+def test_text_too_long_for_episode_says_by_how_much(espeak):
+    short = Episode(duration=4.0, onset=3.0, apex=3.3, offset=3.8)
+    with pytest.raises(FactoryError, match=r"too long by \d+\.\d s"):
+        espeak.preflight({"locale": ["en-US"], "emotion": ["neutral", "sadness"], "episode": [short]})
+    espeak.preflight({"locale": ["en-US", "zh-CN"], "emotion": ["neutral", "disgust"], "episode": [EPISODE]})
+
+
+def test_congruent_text_needs_lines_for_the_locale():
+    gen = load_generator("speech", SpeechSettings(text="congruent"))
+    with pytest.raises(FactoryError, match=r"no congruent transcripts for locale\(s\) ru-RU"):
+        gen.preflight({"locale": ["ru-RU"], "emotion": ["anger"]})
+    parts = gen.generate([make_spec(0, "anger"), make_spec(1, "anger")])
+    assert all(p.labels["text"] in banks()["congruent"]["en"]["anger"] for p in parts)
+
+
+def test_transcript_choice_is_deterministic_and_uses_every_line():
+    t = Transcripts("neutral")
+    chosen = [t.choose(make_spec(i))[0] for i in range(60)]
+    assert chosen == [t.choose(make_spec(i))[0] for i in range(60)]
+    assert set(chosen) == set(banks()["neutral"]["en"])
+
+
+def test_clean_line_cuts_generated_text():
+    assert clean_line('  "Leave me alone! I said it twice.\nmore') == "Leave me alone!"
+    assert clean_line("a b c d e f g h", max_chars=7) == "a b c d"
+    assert clean_line("!!! ...") == ""
+
+
+# ---------------------------------------------------------------- measurement and transform
+
+def test_measure_finds_known_pitch_and_level():
+    sr = 16000
+    t = np.arange(int(1.5 * sr)) / sr
+    tone = 0.1 * np.sin(2 * np.pi * 150 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t) ** 2)
+    m = prosody.measure(tone.astype(np.float32), sr)
+    assert abs(m["f0_mean_hz"] - 150) < 3
+    assert m["f0_range_hz"] < 5
+    assert abs(m["duration_s"] - 1.5) < 0.05
+    assert -26 < m["intensity_db"] < -20   # RMS of a 0.1-amplitude sine is -23 dBFS, modulated
+
+
+def test_prosody_transform_moves_pitch_rate_and_level():
+    gen = load_generator("speech", SpeechSettings())
+    parts = gen.generate([make_spec(0, "neutral", sex="male")])[0]
+    audio, sr = decode(parts)
+    speech = audio[int(parts.labels["start"] * sr):int(parts.labels["end"] * sr)]
+    r = prosody.ratios("anger", 1.0)
+    moved = prosody.transform(speech, sr, r)
+    before, after = prosody.measure(speech, sr), prosody.measure(moved, sr, syllables=None)
+    assert after["f0_mean_hz"] / before["f0_mean_hz"] == pytest.approx(r.f0_mean, rel=0.1)
+    assert before["duration_s"] / after["duration_s"] == pytest.approx(r.rate, rel=0.1)
+    assert after["intensity_db"] - before["intensity_db"] == pytest.approx(r.intensity_db, abs=1.5)
