@@ -70,29 +70,54 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------- commands
 
 def cmd_validate(args) -> int:
+    from factory.complement import plan_recipe
     from factory.execute import build_generators
-    from factory.plan import make_plan
     from factory.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
-    plan = make_plan(recipe) if isinstance(recipe.size, int) else None
+    plan, _ = plan_recipe(recipe, args.recipe)
     for g in build_generators(recipe).values():
-        g.preflight(plan.levels() if plan is not None else recipe.factor_levels())
+        g.preflight(plan.levels())
     console.print(f"[green]ok[/] {args.recipe}: {recipe.name} {recipe.version}, {len(plan.samples)} samples in "
                   f"{len(plan.shards())} shards, modalities: {', '.join(recipe.modalities.enabled())}")
     return 0
 
 
 def cmd_plan(args) -> int:
-    from factory.plan import make_plan
+    from factory.complement import plan_recipe
     from factory.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
-    plan = make_plan(recipe)
+    plan, real = plan_recipe(recipe, args.recipe)
+    if real is not None:
+        print_complement(plan, real)
+        if plan.samples.empty:
+            console.print(f"the real data ({real.source['file']}) already meets or exceeds the target in every "
+                          f"cell: nothing to plan")
+            return 0
+    else:
+        print_counts(plan)
     plan.samples.to_parquet(args.out, index=False)
-    print_counts(plan)
     console.print(f"wrote {args.out}: {len(plan.samples)} samples, {len(plan.shards())} shards")
     return 0
+
+
+def print_complement(plan, real) -> None:
+    """Before / planned / after counts per level and per balanced cell."""
+    from factory.complement import before_after
+
+    console.print(f"complementing {real.source['file']} ({real.source['rows']} rows, "
+                  f"sha256 {real.source['sha256'][:12]}…) to {plan.complement['combined_size']} samples")
+    groups = [[f] for f in plan.factors if f in real.labels.columns] + [list(c) for c in plan.recipe.balance]
+    for factors in groups:
+        table = before_after(plan, real.labels, factors)
+        t = Table(title=" x ".join(factors), title_justify="left")
+        for col in ("cell", "real", "planned", "after"):
+            t.add_column(col, justify="left" if col == "cell" else "right")
+        for cell, row in table.iterrows():
+            label = " / ".join(map(str, cell)) if isinstance(cell, tuple) else str(cell)
+            t.add_row(label, str(row["real"]), str(row["planned"]), str(row["after"]))
+        console.print(t)
 
 
 def print_counts(plan) -> None:
@@ -115,13 +140,16 @@ def print_counts(plan) -> None:
 
 def cmd_generate(args) -> int:
     from factory.execute import generate
-    from factory.plan import make_plan
+    from factory.complement import plan_recipe
     from factory.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
     if args.workers < 1:
         raise FactoryError("--workers must be at least 1")
-    plan = make_plan(recipe)
+    plan, real = plan_recipe(recipe, args.recipe)
+    if plan.samples.empty:
+        console.print("the real data already meets or exceeds the target in every cell: nothing to generate")
+        return 0
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=args.no_progress) as bar:
         task = bar.add_task(recipe.name, total=len(plan.samples))

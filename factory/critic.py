@@ -38,7 +38,7 @@ class EmotionCritic:
         self.emotions = list(emotions)
         texts = [TEMPLATE.format(EMOTION_WORDS.get(e, e)) for e in self.emotions]
         with torch.inference_mode():
-            tok = self.processor(text=texts, return_tensors="pt", padding=True).to(device)
+            tok = self.processor(text=texts, return_tensors="pt", padding=True, truncation=True).to(device)
             emb = self.model.get_text_features(**tok)
             emb = getattr(emb, "pooler_output", emb)
             self.text = emb / emb.norm(dim=-1, keepdim=True)

@@ -168,6 +168,8 @@ def generate(recipe: Recipe, plan: Plan, out: str, *, workers: int = 1, schedule
     manifest = prepare_output(fs, root, recipe, resume, force)
     if manifest is None:
         manifest = dataset.new_manifest(recipe, generator_info(generators), planned)
+        if plan.complement:
+            manifest["complement"] = plan.complement
     dataset.write_json_atomic(fs, f"{root}/{dataset.MANIFEST}", manifest)
     done = verified_shards(fs, root, manifest)
     manifest["shards"] = {s: manifest["shards"][s] for s in done}

@@ -74,7 +74,8 @@ def cell_quotas(recipe: Recipe, size: int, existing: Optional[pd.Series] = None)
     """Synthetic sample counts per joint cell of the balanced factors.
 
     `existing` (indexed like the result) holds real samples already present per cell; the
-    targets then apply to real + synthetic, and only non-negative synthetic counts are planned.
+    targets then apply to real + synthetic: each `balance` cell is filled up to its target,
+    never past it, and cells the real data already fills get no synthetic samples.
     """
     factors = balanced_factors(recipe)
     levels = recipe.factor_levels()
@@ -83,7 +84,11 @@ def cell_quotas(recipe: Recipe, size: int, existing: Optional[pd.Series] = None)
     index = pd.MultiIndex.from_tuples(cells, names=factors)
     joint = np.array([math.prod(shares[f][lv] for f, lv in zip(factors, cell)) for cell in cells])
     have = np.zeros(len(cells)) if existing is None else existing.reindex(index, fill_value=0).to_numpy(float)
-    constraints = [(f,) for f in factors] + [tuple(c) for c in recipe.balance]
+    constraints = [tuple(c) for c in recipe.balance]
+    if existing is None:        # fresh plan: every marginal is exact too
+        constraints = [(f,) for f in factors] + constraints
+    elif not any("emotion" in c for c in constraints):
+        constraints.append(("emotion",))
     constraints = list(dict.fromkeys(tuple(f for f in factors if f in c) for c in constraints))
     for slack in (0, 1, 2):
         x = _solve_cells(cells, factors, joint, size, have, constraints, slack)
@@ -114,14 +119,19 @@ def _solve_cells(cells, factors, joint, size, have, constraints, slack):
     m = len(groups)
     a = lil_matrix((3 * m + 2 * n + 1, 2 * n + m))
     lb, ub = [], []
+    complementing = bool(have.any())
     for r, (members, q, t) in enumerate(groups):
         h = have[members].sum()
         for i in members:
             a[r, i] = a[m + r, i] = 1
             a[2 * m + r, i] = -1
         a[m + r, n + r] = a[2 * m + r, n + r] = -1
-        lb += [max(0.0, math.floor(q + 1e-9) - slack - h)]
-        ub += [max(0.0, math.ceil(q - 1e-9) + slack - h)]
+        if complementing:       # fill up to the target, never past it; cells already full get none
+            lb += [0.0]
+            ub += [max(0.0, t - h)]
+        else:
+            lb += [max(0.0, math.floor(q + 1e-9) - slack - h)]
+            ub += [max(0.0, math.ceil(q - 1e-9) + slack - h)]
     lb += [-np.inf] * (2 * m)
     ub += [max(0.0, t - have[mem].sum()) for mem, _, t in groups]
     ub += [-max(0.0, t - have[mem].sum()) for mem, _, t in groups]
@@ -133,7 +143,7 @@ def _solve_cells(cells, factors, joint, size, have, constraints, slack):
     ub += list(independent) + list(-independent)
     a[3 * m + 2 * n, :n] = 1
     total = size - have.sum()
-    if have.any():                               # complement: planned total follows the cells
+    if complementing:                            # the planned total follows the cells
         lb.append(0); ub.append(np.inf)
     else:
         lb.append(total); ub.append(total)
@@ -195,15 +205,16 @@ def assign_identities(samples: pd.DataFrame, demographic: list[str], identities:
 
 
 def assign_free_factors(samples: pd.DataFrame, recipe: Recipe, free: list[str],
-                        rng: np.random.Generator) -> pd.DataFrame:
+                        rng: np.random.Generator, weights: Optional[dict[str, dict]] = None) -> pd.DataFrame:
     """Levels of factors not named in `balance`: exact marginal counts, independent draws.
 
     Each identity gets one level; people are visited in random order and given the level
     furthest below its sample target, so counts are exact when every person has one sample
-    and within one person's samples otherwise.
+    and within one person's samples otherwise. `weights` replaces a factor's shares (a
+    complement plan fills the real data's per-level deficits).
     """
     sizes = samples.groupby("identity").size()
-    shares = recipe.factor_shares()
+    shares = {**recipe.factor_shares(), **(weights or {})}
     table = pd.DataFrame(index=sizes.index)
     for factor in free:
         levels = list(shares[factor])
@@ -243,6 +254,7 @@ class Plan:
 
     recipe: Recipe
     samples: pd.DataFrame
+    complement: Optional[dict[str, Any]] = None   # the real dataset this plan complements
 
     @property
     def factors(self) -> list[str]:
@@ -287,8 +299,13 @@ def episode_of(recipe: Recipe) -> Episode:
     return Episode(duration=e.duration, onset=e.onset, apex=e.apex, offset=e.offset)
 
 
-def make_plan(recipe: Recipe, existing: Optional[pd.Series] = None, size: Optional[int] = None) -> Plan:
-    """Plan exactly `size` samples (default: the recipe's) meeting shares and joint quotas."""
+def make_plan(recipe: Recipe, existing: Optional[pd.Series] = None, size: Optional[int] = None,
+              free_weights: Optional[dict[str, dict]] = None) -> Plan:
+    """Plan exactly `size` samples (default: the recipe's) meeting shares and joint quotas.
+
+    With `existing` (real samples per balanced cell, see factory.complement) `size` is the
+    combined total and only the deficit of each cell is planned.
+    """
     size = recipe.size if size is None else size
     if not isinstance(size, int):
         raise FactoryError("size: auto needs the complement planner")
@@ -303,7 +320,7 @@ def make_plan(recipe: Recipe, existing: Optional[pd.Series] = None, size: Option
     demographic = [f for f in balanced if f != "emotion"]
     free = [f for f in recipe.population if f not in balanced]
     samples["identity"] = assign_identities(samples, demographic, recipe.identities, rng)
-    samples = assign_free_factors(samples, recipe, free, rng)
+    samples = assign_free_factors(samples, recipe, free, rng, free_weights)
     samples["split"] = assign_splits(samples, recipe.splits, demographic, rng)
     return Plan(recipe, _finish(samples, recipe, rng))
 

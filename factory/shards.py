@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 import numpy as np
-import webdataset as wds
 
 PARTIAL_DIR = ".factory/partial"
 
@@ -59,13 +58,25 @@ def _clean(value):
 
 
 def build_tar(samples: Iterable[Sample]) -> bytes:
-    """The bytes of a WebDataset tar holding `samples` in the given order."""
+    """The bytes of a WebDataset tar holding `samples` in the given order.
+
+    Written with the standard library exactly as `webdataset.TarWriter(mtime=0, user="affect",
+    group="affect", mode=0o444, encoder=False)` writes it (stream mode, members of a sample in
+    sorted extension order), without importing webdataset (which imports torch: seconds per
+    worker process).
+    """
     buf = io.BytesIO()
-    with wds.TarWriter(buf, mtime=0, user="affect", group="affect", mode=0o444, encoder=False) as sink:
+    with tarfile.open(fileobj=buf, mode="w|") as tar:
         for s in samples:
             if "." in s.key:
                 raise ValueError(f"sample key {s.key!r} contains a dot")
-            sink.write({"__key__": s.key, "json": to_json_bytes(s.meta), **s.files})
+            files = {"json": to_json_bytes(s.meta), **s.files}
+            for ext in sorted(files):
+                data = files[ext]
+                info = tarfile.TarInfo(f"{s.key}.{ext}")
+                info.size, info.mtime, info.mode = len(data), 0, 0o444
+                info.uname = info.gname = "affect"
+                tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
 

@@ -169,3 +169,133 @@ def test_prosody_transform_moves_pitch_rate_and_level():
     assert after["f0_mean_hz"] / before["f0_mean_hz"] == pytest.approx(r.f0_mean, rel=0.1)
     assert before["duration_s"] / after["duration_s"] == pytest.approx(r.rate, rel=0.1)
     assert after["intensity_db"] - before["intensity_db"] == pytest.approx(r.intensity_db, abs=1.5)
+
+
+# ---------------------------------------------------------------- tiny neural models (built here)
+
+@pytest.fixture(scope="session")
+def tiny_vits(tmp_path_factory):
+    """A random 3-speaker transformers VITS with a character tokenizer, saved like a hub model."""
+    import torch
+    from transformers import VitsConfig, VitsModel, VitsTokenizer
+    folder = tmp_path_factory.mktemp("tiny-vits")
+    chars = ["<pad>", "<unk>", " "] + list("abcdefghijklmnopqrstuvwxyz'.,!?-")
+    (folder / "vocab.json").write_text(json.dumps({c: i for i, c in enumerate(chars)}))
+    tokenizer = VitsTokenizer(str(folder / "vocab.json"), add_blank=True, normalize=True, phonemize=False)
+    config = VitsConfig(
+        vocab_size=len(chars), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, ffn_dim=64,
+        flow_size=32, spectrogram_bins=65, upsample_initial_channel=32, upsample_rates=[8, 8, 4],
+        upsample_kernel_sizes=[16, 16, 8], resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]],
+        prior_encoder_num_flows=1, prior_encoder_num_wavenet_layers=1, posterior_encoder_num_wavenet_layers=1,
+        duration_predictor_filter_channels=32, depth_separable_num_layers=1, sampling_rate=16000,
+        speaking_rate=12.0, num_speakers=3, speaker_embedding_size=8)
+    torch.manual_seed(0)
+    VitsModel(config).eval().save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_coqui(tmp_path_factory):
+    """A random 3-speaker Coqui VITS checkpoint (model.pth + config.json + speakers.json)."""
+    import torch
+    from TTS.config.shared_configs import BaseAudioConfig
+    from TTS.tts.configs.shared_configs import CharactersConfig
+    from TTS.tts.configs.vits_config import VitsArgs, VitsConfig
+    from TTS.tts.models.vits import Vits
+    folder = tmp_path_factory.mktemp("tiny-coqui")
+    speakers = folder / "speakers.json"
+    speakers.write_text(json.dumps({"alice": 0, "bob": 1, "carol": 2}))
+    args = VitsArgs(
+        hidden_channels=16, hidden_channels_ffn_text_encoder=32, num_heads_text_encoder=2, num_layers_text_encoder=1,
+        num_layers_posterior_encoder=1, num_layers_flow=1, resblock_kernel_sizes_decoder=[3],
+        resblock_dilation_sizes_decoder=[[1, 3, 5]], upsample_rates_decoder=[8, 8, 4],
+        upsample_initial_channel_decoder=32, upsample_kernel_sizes_decoder=[16, 16, 8], use_sdp=False,
+        use_speaker_embedding=True, speaker_embedding_channels=8, init_discriminator=False,
+        speakers_file=str(speakers), length_scale=3.0)
+    config = VitsConfig(
+        model_args=args, use_phonemes=False, text_cleaner="multilingual_cleaners", add_blank=True,
+        use_speaker_embedding=True, speakers_file=str(speakers),
+        characters=CharactersConfig(characters_class="TTS.tts.models.vits.VitsCharacters", pad="<PAD>", eos="<EOS>",
+                                    bos="<BOS>", blank="<BLNK>", characters="abcdefghijklmnopqrstuvwxyz",
+                                    punctuations="!'(),-.:;? ", phonemes=None),
+        audio=BaseAudioConfig(sample_rate=16000, hop_length=256, win_length=1024, fft_size=1024, num_mels=80))
+    torch.manual_seed(0)
+    model = Vits.init_from_config(config)
+    torch.save({"model": model.state_dict()}, folder / "model.pth")   # Coqui's checkpoint format (tensors only)
+    config.save_json(str(folder / "config.json"))
+    return str(folder)
+
+
+def _neural_checks(backend, model_path):
+    gen = load_generator("speech", SpeechSettings(backend=backend, model=model_path))
+    gen.preflight({"locale": ["en-US"], "emotion": ["neutral", "anger", "sadness"], "episode": [EPISODE]})
+    specs = [make_spec(0, "neutral", seed=5), make_spec(1, "anger", seed=5), make_spec(2, "sadness", seed=5)]
+    first = gen.generate(specs)
+    assert [p.files["flac"] for p in first] == [p.files["flac"] for p in gen.generate(specs)]
+    for parts in first:
+        audio, sr = decode(parts)
+        assert sr == 16000 and audio.ndim == 1 and len(audio) == int(EPISODE.duration * sr)
+        assert EPISODE.onset < parts.labels["start"] < parts.labels["end"] <= EPISODE.duration
+        assert parts.labels["backend"] == backend and parts.labels["voice"].startswith(model_path)
+        assert set(parts.labels["target"]) == set(parts.labels["measured"]) == set(prosody.FEATURES)
+        json.dumps(parts.labels, allow_nan=False)
+    neutral, anger, sad = (p.labels["measured"]["duration_s"] for p in first)
+    # same seed and text: the transform made anger faster and sadness slower than the model's own
+    assert anger < neutral / 1.15 and sad > neutral * 1.15
+    return gen, first
+
+
+def test_transformers_backend_with_tiny_vits(tiny_vits):
+    gen, parts = _neural_checks("transformers", tiny_vits)
+    assert parts[0].labels["voice"].split(":")[-1] in {"0", "1", "2"}   # multi-speaker: speaker per identity
+    assert "transformers" in gen.versions()
+
+
+def test_coqui_backend_with_tiny_vits(tiny_coqui):
+    gen, parts = _neural_checks("coqui", tiny_coqui)
+    assert parts[0].labels["voice"].split(":")[-1] in {"alice", "bob", "carol"}
+    fixed = load_generator("speech", SpeechSettings(backend="coqui", model=tiny_coqui, speaker="bob"))
+    assert fixed.generate([make_spec(0)])[0].labels["voice"].endswith(":bob")
+    bad = load_generator("speech", SpeechSettings(backend="coqui", model=tiny_coqui, speaker="zed"))
+    with pytest.raises(FactoryError, match="'zed' is not a speaker"):
+        bad.generate([make_spec(0)])
+
+
+def test_prosody_transform_off_leaves_model_output(tiny_vits):
+    gen = load_generator("speech", SpeechSettings(backend="transformers", model=tiny_vits, prosody_transform=False))
+    a, b = gen.generate([make_spec(0, "neutral", seed=5), make_spec(1, "anger", seed=5)])
+    assert a.files["flac"] == b.files["flac"]
+    assert b.labels["met"]["duration_s"] is False   # honest: anger's target was not reached
+
+
+@pytest.mark.parametrize("backend", ["transformers", "coqui"])
+def test_missing_model_path_fails_in_preflight(backend, tmp_path):
+    gen = load_generator("speech", SpeechSettings(backend=backend, model=str(tmp_path / "nope")))
+    with pytest.raises(FactoryError, match="does not exist"):
+        gen.preflight({"locale": ["en-US"], "emotion": ["anger"]})
+
+
+def test_neural_backend_without_model_says_what_to_set():
+    gen = load_generator("speech", SpeechSettings(backend="transformers"))
+    with pytest.raises(FactoryError, match=r"needs a model for locale en-US"):
+        gen.preflight({"locale": ["en-US"], "emotion": ["anger"]})
+
+
+def test_uncached_hub_id_offline_says_how_to_download(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    import huggingface_hub.constants as c
+    monkeypatch.setattr(c, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
+    gen = load_generator("speech", SpeechSettings(backend="transformers", model="facebook/mms-tts-eng"))
+    with pytest.raises(FactoryError, match=r"huggingface-cli download facebook/mms-tts-eng"):
+        gen.preflight({"locale": ["en-US"], "emotion": ["anger"]})
+
+
+def test_uncached_coqui_model_name_says_how_to_download(monkeypatch, tmp_path):
+    monkeypatch.setenv("TTS_HOME", str(tmp_path))
+    gen = load_generator("speech", SpeechSettings(backend="coqui", model="tts_models/en/ljspeech/vits"))
+    with pytest.raises(FactoryError, match=r"not downloaded .*TTS\('tts_models/en/ljspeech/vits'\)"):
+        gen.preflight({"locale": ["en-US"], "emotion": ["anger"]})

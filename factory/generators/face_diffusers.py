@@ -1,0 +1,264 @@
+"""Photorealistic faces with diffusers (any Stable-Diffusion-like model id or local folder).
+
+`mode: text`: text-to-image from a prompt composed from the SampleSpec (age, sex, Monk skin
+tone, emotion and intensity, neutral photographic framing) and a negative prompt.
+`mode: layout`: image-to-image from the procedural face (strength `strength`), or a
+ControlNet guided by it when `controlnet` names one, so identity, pose and expression stay tied
+to the procedural labels (AUs, landmarks, pose). Each sample has its own seeded
+`torch.Generator` (CPU, so the same seed gives the same latents on any device); a shard's
+samples are generated in batches of `batch_size`. With `critic` set, a zero-shot CLIP critic
+scores every image (`factory.critic`).
+"""
+from __future__ import annotations
+
+import io
+from typing import Any, Mapping, Sequence
+
+from factory.affect import FACS_PROTOTYPES, MONK_SKIN_TONES
+from factory.errors import FactoryError
+from factory.faces.expression import au_key, target_aus
+from factory.faces.identity import age_of, skin_tone_of
+from factory.faces.models import read_config, resolve_model
+from factory.generators import SampleParts
+from factory.spec import SampleSpec
+
+SKIN_WORDS = {1: "very fair", 2: "fair", 3: "light", 4: "light olive", 5: "medium", 6: "tan",
+              7: "brown", 8: "dark brown", 9: "deep brown", 10: "very deep brown"}
+EMOTION_PHRASES = {
+    "neutral": "a neutral, relaxed facial expression", "happiness": "a happy, smiling facial expression",
+    "sadness": "a sad facial expression, downturned mouth", "anger": "an angry facial expression, furrowed brows",
+    "fear": "a fearful, frightened facial expression, wide eyes", "disgust": "a disgusted facial expression, wrinkled nose",
+    "surprise": "a surprised facial expression, raised eyebrows, open mouth",
+    "contempt": "a contemptuous facial expression, one-sided smirk", "calm": "a calm, serene facial expression",
+}
+FRAMING = ("studio portrait photograph, head and shoulders, facing the camera, plain grey background, "
+           "soft even lighting, sharp focus, natural skin texture")
+NEGATIVE = ("cartoon, illustration, painting, drawing, 3d render, anime, deformed, distorted face, "
+            "extra limbs, blurry, low quality, text, watermark, multiple people, sunglasses, hat")
+
+
+def intensity_word(x: float) -> str:
+    """0..1 -> 'slightly' / 'clearly' / 'intensely'."""
+    return "slightly" if x < 0.4 else "clearly" if x < 0.75 else "intensely"
+
+
+def compose_prompt(spec: SampleSpec) -> tuple[str, str]:
+    """(prompt, negative prompt) for one sample."""
+    rng = spec.identity_rng("face")
+    tone = skin_tone_of(spec, rng)
+    age = int(age_of(spec, rng))
+    who = {"female": "woman", "male": "man"}.get(str(spec.get("sex")), "person")
+    expr = EMOTION_PHRASES.get(spec.emotion, f"a facial expression of {spec.emotion}")
+    how = "" if spec.emotion == "neutral" else intensity_word(spec.intensity) + " "
+    prompt = f"a {age}-year-old {who} with {SKIN_WORDS[tone]} skin, {how}showing {expr}, {FRAMING}"
+    return prompt, NEGATIVE
+
+
+def pick_device(requested: str) -> str:
+    """'auto' -> cuda, mps or cpu; an explicit device must exist (FactoryError otherwise)."""
+    import torch
+
+    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise FactoryError("modalities.face.device: 'cuda' was asked for but torch sees no CUDA GPU; "
+                           "use device: auto (or cpu), or install a CUDA build of torch 2.9.1")
+    if requested == "mps" and not has_mps:
+        raise FactoryError("modalities.face.device: 'mps' was asked for but is not available; use device: auto")
+    if requested.split(":")[0] not in ("cpu", "cuda", "mps"):
+        raise FactoryError(f"modalities.face.device: {requested!r} is not one of auto, cpu, cuda, cuda:N, mps")
+    return requested
+
+
+def sample_seed(spec: SampleSpec) -> int:
+    """The sample's diffusion seed, from its own 'face' stream."""
+    return int(spec.rng("face.diffusion").integers(0, 2**31 - 1))
+
+
+class DiffusersFaceGenerator:
+    """`face.diffusers`: text-to-image or layout-guided faces with any diffusers model."""
+
+    modality = "face"
+    backend = "diffusers"
+
+    def __init__(self, settings: Any):
+        self.settings = settings
+        self._pipe = None
+        self._critic = None
+        self._layout = None
+        self._emotions: Sequence[str] | None = None
+
+    # ------------------------------------------------------------ checks
+    def preflight(self, levels: Mapping[str, Sequence[Any]]) -> None:
+        """Model present offline, size the model can take, device present, scheduler known."""
+        s = self.settings
+        try:
+            import diffusers  # noqa: F401
+            import torch  # noqa: F401
+        except ImportError as exc:
+            raise FactoryError(f"modalities.face.backend 'diffusers' needs {exc.name}: "
+                               f"pip install 'affect-factory[neural]'") from None
+        folder = resolve_model(s.model, "modalities.face.model", "model_index.json")
+        multiple = self._size_multiple(folder)
+        if s.size % multiple:
+            raise FactoryError(f"modalities.face.size: {s.size} is not a multiple of {multiple}, which "
+                               f"this model's VAE needs; use e.g. {max(multiple, s.size // multiple * multiple)}")
+        pick_device(s.device)
+        if s.scheduler:
+            self._scheduler_class(s.scheduler)
+        if s.mode == "layout" and not s.controlnet and int(s.steps * s.strength) < 1:
+            raise FactoryError(f"modalities.face.strength: {s.strength} x steps {s.steps} leaves no "
+                               f"denoising step; raise steps or strength")
+        if s.controlnet:
+            resolve_model(s.controlnet, "modalities.face.controlnet", "config.json")
+        if s.critic:
+            resolve_model(s.critic, "modalities.face.critic", "config.json")
+        self._emotions = list(levels.get("emotion", ())) or None
+        unknown = [e for e in levels.get("emotion", ()) if e not in FACS_PROTOTYPES]
+        if unknown and s.mode == "layout":
+            raise FactoryError(f"emotions: layout mode has no FACS prototype for {unknown}")
+        bad = [t for t in levels.get("skin_tone", ()) if str(t) not in {str(k) for k in MONK_SKIN_TONES}]
+        if bad:
+            raise FactoryError(f"population.skin_tone: {bad} are not Monk Skin Tone levels (1-10)")
+
+    @staticmethod
+    def _size_multiple(folder) -> int:
+        vae = read_config(folder, "vae")
+        blocks = vae.get("block_out_channels")
+        return 2 ** (len(blocks) - 1) if blocks else 8
+
+    @staticmethod
+    def _scheduler_class(name: str):
+        import diffusers
+
+        cls = getattr(diffusers, name, None)
+        if cls is None or not name.endswith("Scheduler"):
+            known = sorted(n for n in dir(diffusers) if n.endswith("Scheduler") and not n.startswith("_"))
+            raise FactoryError(f"modalities.face.scheduler: {name!r} is not a diffusers scheduler; "
+                               f"e.g. {', '.join(known[:8])}, ...")
+        return cls
+
+    def versions(self) -> dict[str, str]:
+        """diffusers/torch/transformers versions and the model references."""
+        import diffusers
+        import torch
+        import transformers
+
+        v = {"diffusers": diffusers.__version__, "torch": torch.__version__,
+             "transformers": transformers.__version__, "face.model": str(self.settings.model)}
+        if self.settings.controlnet:
+            v["face.controlnet"] = str(self.settings.controlnet)
+        if self.settings.critic:
+            v["face.critic"] = str(self.settings.critic)
+        return v
+
+    # ------------------------------------------------------------ loading
+    def pipeline(self):
+        """The loaded pipeline (text-to-image, image-to-image or ControlNet), built once."""
+        if self._pipe is None:
+            self._pipe = self._load()
+        return self._pipe
+
+    def _load(self):
+        import torch
+        from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
+
+        s = self.settings
+        device = pick_device(s.device)
+        dtype = torch.float16 if device.startswith(("cuda", "mps")) else torch.float32
+        folder = resolve_model(s.model, "modalities.face.model", "model_index.json")
+        kwargs: dict[str, Any] = {"torch_dtype": dtype}
+        if s.mode == "layout" and s.controlnet:
+            from diffusers import ControlNetModel
+
+            cn = resolve_model(s.controlnet, "modalities.face.controlnet", "config.json")
+            kwargs["controlnet"] = ControlNetModel.from_pretrained(cn, torch_dtype=dtype)
+        pipe = AutoPipelineForText2Image.from_pretrained(folder, **kwargs)
+        if s.mode == "layout" and not s.controlnet:
+            pipe = AutoPipelineForImage2Image.from_pipe(pipe)
+        if s.scheduler:
+            pipe.scheduler = self._scheduler_class(s.scheduler).from_config(pipe.scheduler.config)
+        if getattr(pipe, "safety_checker", None) is not None:
+            pipe.safety_checker = None   # portraits; the checker's false positives blank images
+        pipe.set_progress_bar_config(disable=True)
+        self.device = device
+        return pipe.to(device)
+
+    def critic(self):
+        """The CLIP critic, when `critic` names a model."""
+        if self.settings.critic and self._critic is None:
+            from factory.critic import EmotionCritic
+
+            emotions = self._emotions or list(FACS_PROTOTYPES)
+            self._critic = EmotionCritic(self.settings.critic, pick_device(self.settings.device), emotions)
+        return self._critic
+
+    # ------------------------------------------------------------ generation
+    def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
+        """One PNG and labels per spec, generated in batches of `batch_size`."""
+        out: list[SampleParts] = []
+        bs = self.settings.batch_size
+        for i in range(0, len(specs), bs):
+            out.extend(self._batch(list(specs[i:i + bs])))
+        return out
+
+    def _batch(self, specs: list[SampleSpec]) -> list[SampleParts]:
+        import torch
+
+        s = self.settings
+        pipe = self.pipeline()
+        prompts, negatives = zip(*(compose_prompt(sp) for sp in specs))
+        seeds = [sample_seed(sp) for sp in specs]
+        gens = [torch.Generator("cpu").manual_seed(x) for x in seeds]
+        kwargs: dict[str, Any] = dict(prompt=list(prompts), num_inference_steps=s.steps,
+                                      guidance_scale=s.guidance, generator=gens, output_type="pil")
+        if s.guidance > 1.0:
+            kwargs["negative_prompt"] = list(negatives)
+        labels = [self._base_labels(sp, p, n, seed) for sp, p, n, seed in zip(specs, prompts, negatives, seeds)]
+        if s.mode == "layout":
+            guides = self._guides(specs, labels)
+            if s.controlnet:
+                kwargs.update(image=guides, height=s.size, width=s.size)
+            else:
+                kwargs.update(image=guides, strength=s.strength)
+        else:
+            kwargs.update(height=s.size, width=s.size)
+        images = pipe(**kwargs).images
+        images = [im if im.size == (s.size, s.size) else im.resize((s.size, s.size)) for im in images]
+        if self.critic() is not None:
+            from factory.critic import apply_critic
+
+            apply_critic(self.critic(), images, specs, labels)
+        return [SampleParts(files={"png": _png(im)}, labels=lab) for im, lab in zip(images, labels)]
+
+    def _base_labels(self, spec: SampleSpec, prompt: str, negative: str, seed: int) -> dict[str, Any]:
+        s = self.settings
+        return {"backend": self.backend, "mode": s.mode, "model": str(s.model), "time": spec.episode.apex,
+                "size": s.size, "prompt": prompt, "negative_prompt": negative if s.guidance > 1.0 else "",
+                "seed": seed, "steps": s.steps, "guidance": s.guidance, "scheduler": s.scheduler or "",
+                "target": {au_key(a): v for a, v in target_aus(spec.emotion, spec.intensity).items()},
+                "met": {}}
+
+    def _guides(self, specs: list[SampleSpec], labels: list[dict]) -> list:
+        """Procedural faces (and their exact labels) that guide layout mode."""
+        from factory.faces.identity import draw_identity
+        from factory.generators.face_procedural import FaceRig, ProceduralFaceGenerator
+
+        if self._layout is None:
+            self._layout = ProceduralFaceGenerator(self.settings)
+        guides = []
+        for spec, lab in zip(specs, labels):
+            img, proc = self._layout.render_apex(spec, FaceRig(draw_identity(spec)))
+            for k in ("au", "measured", "au_error", "unilateral", "pose", "landmarks", "identity"):
+                lab[k] = proc[k]
+            lab["met"]["au"] = proc["met"]["au"]
+            lab["layout_strength"] = self.settings.strength
+            guides.append(img)
+        return guides
+
+
+def _png(img) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()

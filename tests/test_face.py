@@ -1,0 +1,230 @@
+"""Faces: the procedural renderer's labels and identity, the diffusers backend and critic on
+tiny random models built here, preflight errors, and the contact sheet."""
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from factory.affect import FACS_PROTOTYPES
+from factory.errors import FactoryError
+from factory.faces.expression import AUS, MAX_GAIN_DEVIATION, au_key, frame_times
+from factory.faces.geometry import neutral_landmarks
+from factory.faces.identity import draw_identity
+from factory.generators import load_generator
+from factory.generators.face_procedural import ProceduralFaceGenerator
+from factory.recipe import FaceSettings
+from factory.spec import Episode, SampleSpec
+
+EMOTIONS = sorted(FACS_PROTOTYPES)
+
+
+def make_spec(index, emotion="happiness", person=0, tone=5, sex="female", age=35.0, intensity=0.8):
+    return SampleSpec(sample_id=f"s{index:05d}", index=index, shard="train-000000", split="train",
+                      seed=1000 + index, identity=f"p{person}", identity_seed=500 + person, emotion=emotion,
+                      intensity=intensity, valence=0.0, arousal=0.0, dominance=0.0,
+                      attributes={"sex": sex, "skin_tone": tone, "age_band": "30-44"},
+                      episode=Episode(10.0, 3.0, 5.8, 8.5), age=age)
+
+
+@pytest.fixture(scope="module")
+def procedural():
+    return ProceduralFaceGenerator(FaceSettings(size=128))
+
+
+# ---------------------------------------------------------------- procedural
+
+
+def test_registered_entry_points():
+    assert type(load_generator("face", FaceSettings())).__name__ == "ProceduralFaceGenerator"
+    gen = load_generator("face", FaceSettings(backend="diffusers", model="x"))
+    assert type(gen).__name__ == "DiffusersFaceGenerator"
+
+
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_au_labels_match_prototypes(procedural, emotion):
+    intensity = 0.7
+    part = procedural.generate([make_spec(3, emotion, intensity=intensity)])[0]
+    lab = part.labels
+    proto = FACS_PROTOTYPES[emotion]
+    for au in AUS:
+        want = proto.get(au, 0.0) * intensity
+        assert lab["target"][au_key(au)] == pytest.approx(want, abs=1e-4)
+        assert abs(lab["au"][au_key(au)] - want) <= MAX_GAIN_DEVIATION * want + 1e-4
+        assert lab["measured"][au_key(au)] == pytest.approx(lab["au"][au_key(au)], abs=0.05)
+    assert lab["met"]["au"] is True
+    assert lab["time"] == 5.8
+    img = Image.open(io.BytesIO(part.files["png"]))
+    assert img.size == (128, 128) and img.mode == "RGB"
+    json.dumps(lab)  # labels are plain JSON
+
+
+def test_landmarks_inside_image_with_pose(procedural):
+    specs = [make_spec(i, EMOTIONS[i % len(EMOTIONS)], person=i, tone=1 + i % 10,
+                       sex=("female", "male", "unspecified")[i % 3], age=20 + 3 * i) for i in range(24)]
+    for part in procedural.generate(specs):
+        lm = np.array(part.labels["landmarks"])
+        assert lm.shape == (68, 2)
+        assert (lm >= 0).all() and (lm < 128).all()
+        pose = part.labels["pose"]
+        assert all(abs(pose[k]) <= 12 for k in ("yaw", "pitch", "roll"))
+
+
+def test_expression_moves_the_right_landmarks(procedural):
+    neutral, happy, surprise, sad = (procedural.generate([make_spec(7, e, intensity=1.0)])[0].labels
+                                     for e in ("neutral", "happiness", "surprise", "sadness"))
+    lm = {k: np.array(v["landmarks"]) for k, v in
+          (("n", neutral), ("h", happy), ("s", surprise), ("d", sad))}
+    # same sample seed, same pose: differences come from the expression only
+    corner_h = (lm["h"][48, 1] + lm["h"][54, 1]) / 2 - lm["h"][62, 1]
+    corner_n = (lm["n"][48, 1] + lm["n"][54, 1]) / 2 - lm["n"][62, 1]
+    assert corner_h < corner_n - 3            # smile: corners rise above the lip centre
+    assert lm["s"][66, 1] - lm["s"][62, 1] > 8  # surprise: mouth open
+    corner_d = (lm["d"][48, 1] + lm["d"][54, 1]) / 2 - lm["d"][62, 1]
+    assert corner_d > corner_n + 2            # sadness: corners down
+
+
+def test_identity_fixed_per_person_and_distinct_across_persons():
+    a1, a2 = make_spec(1, "anger", person=4), make_spec(2, "happiness", person=4)
+    b = make_spec(3, "anger", person=5)
+    ia1, ia2, ib = draw_identity(a1), draw_identity(a2), draw_identity(b)
+    assert ia1 == ia2
+    assert np.allclose(neutral_landmarks(ia1), neutral_landmarks(ia2))
+    assert not np.allclose(neutral_landmarks(ia1), neutral_landmarks(ib))
+    assert ia1.skin == (0xd7, 0xbd, 0x96)   # Monk 5
+
+
+def test_deterministic_and_batch_independent(procedural):
+    specs = [make_spec(i, EMOTIONS[i % len(EMOTIONS)], person=i % 3) for i in range(6)]
+    first = procedural.generate(specs)
+    again = ProceduralFaceGenerator(FaceSettings(size=128)).generate(specs[3:])
+    assert [p.files["png"] for p in first[3:]] == [p.files["png"] for p in again]
+    assert first[0].files["png"] != first[1].files["png"]
+
+
+def test_frames_follow_the_episode():
+    gen = ProceduralFaceGenerator(FaceSettings(size=64, frames=4))
+    spec = make_spec(1, "surprise", intensity=1.0)
+    part = gen.generate([spec])[0]
+    frames = part.labels["frames"]
+    assert [f["file"] for f in frames] == [f"frame{k:02d}.png" for k in range(4)]
+    assert all(f["file"] in part.files for f in frames)
+    times = [f["time"] for f in frames]
+    assert times == frame_times(spec.episode, 4) and spec.episode.apex in times
+    assert frames[0]["au"]["AU26"] == 0.0          # onset: no expression yet
+    apex = frames[times.index(spec.episode.apex)]
+    assert apex["au"] == part.labels["au"]
+    assert frame_times(spec.episode, 2) == [3.0, 5.8]
+
+
+def test_procedural_preflight_errors():
+    gen = ProceduralFaceGenerator(FaceSettings())
+    gen.preflight({"emotion": ["anger"], "skin_tone": [1, 10]})
+    with pytest.raises(FactoryError, match="FACS prototype"):
+        gen.preflight({"emotion": ["boredom"]})
+    with pytest.raises(FactoryError, match="skin_tone"):
+        gen.preflight({"skin_tone": [11]})
+
+
+# ---------------------------------------------------------------- contact sheet
+
+
+def test_contact_sheet(tmp_path, procedural):
+    from factory.preview import write_contact_sheet
+
+    specs = [make_spec(i, e, person=i, tone=t) for i, (e, t) in
+             enumerate((e, t) for e in ("anger", "happiness") for t in (2, 9))]
+    parts = procedural.generate(specs)
+    rows = []
+    with tarfile.open(tmp_path / "train-000000.tar", "w") as tar:
+        for spec, part in zip(specs, parts):
+            key = spec.sample_id
+            for ext, data in {**part.files, "json": json.dumps(part.labels).encode()}.items():
+                info = tarfile.TarInfo(f"{key}.{ext}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            rows.append({"key": key, "shard": "train-000000.tar", "emotion": spec.emotion,
+                         "skin_tone": spec.attributes["skin_tone"]})
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "index.parquet")
+    out = write_contact_sheet(tmp_path, tmp_path / "sheet.png")
+    sheet = Image.open(out)
+    assert sheet.width > 2 * 100 and sheet.height > 2 * 100
+    assert len(set(sheet.crop((sheet.width - 60, sheet.height - 60, sheet.width, sheet.height)).getdata())) > 10
+    with pytest.raises(FactoryError, match="index.parquet"):
+        write_contact_sheet(tmp_path / "nope", tmp_path / "x.png")
+
+
+# ---------------------------------------------------------------- diffusers + critic
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    from factory.faces.tiny_models import build_tiny_clip, build_tiny_sd
+
+    root = tmp_path_factory.mktemp("tiny_models")
+    return build_tiny_sd(root / "sd"), build_tiny_clip(root / "clip")
+
+
+def diffusers_settings(models, **kw):
+    sd, clip = models
+    base = dict(backend="diffusers", model=str(sd), size=32, steps=2, guidance=2.0, batch_size=3,
+                critic=str(clip), device="cpu")
+    base.update(kw)
+    return FaceSettings(**base)
+
+
+def test_diffusers_same_seed_same_image(tiny_models):
+    from factory.generators.face_diffusers import DiffusersFaceGenerator
+
+    specs = [make_spec(i, EMOTIONS[i % len(EMOTIONS)], person=i, tone=1 + 2 * i) for i in range(4)]
+    gen = DiffusersFaceGenerator(diffusers_settings(tiny_models, scheduler="DDIMScheduler"))
+    gen.preflight({"emotion": EMOTIONS, "skin_tone": [1, 3, 5, 7]})
+    first = gen.generate(specs)
+    second = DiffusersFaceGenerator(diffusers_settings(tiny_models, scheduler="DDIMScheduler")).generate(specs)
+    assert [p.files["png"] for p in first] == [p.files["png"] for p in second]
+    assert len({p.files["png"] for p in first}) == 4
+    lab = first[1].labels
+    assert Image.open(io.BytesIO(first[0].files["png"])).size == (32, 32)
+    from factory.generators.face_diffusers import EMOTION_PHRASES
+
+    assert EMOTION_PHRASES[specs[1].emotion] in lab["prompt"]
+    assert "woman" in lab["prompt"] and "skin" in lab["prompt"] and lab["negative_prompt"]
+    assert lab["critic"]["top"] in EMOTIONS and 0 <= lab["critic"]["p_target"] <= 1
+    assert lab["met"]["critic"] == (lab["critic"]["top"] == specs[1].emotion)
+    assert lab["time"] == specs[1].episode.apex
+
+
+def test_diffusers_layout_mode_keeps_procedural_labels(tiny_models, procedural):
+    from factory.generators.face_diffusers import DiffusersFaceGenerator
+
+    spec = make_spec(2, "fear", person=2)
+    gen = DiffusersFaceGenerator(diffusers_settings(tiny_models, mode="layout", strength=0.5, critic=None))
+    part = gen.generate([spec])[0]
+    proc = ProceduralFaceGenerator(FaceSettings(size=32)).generate([spec])[0].labels
+    for key in ("au", "landmarks", "pose"):
+        assert part.labels[key] == proc[key]
+    assert part.labels["mode"] == "layout"
+
+
+def test_diffusers_preflight_errors(tiny_models, tmp_path, monkeypatch):
+    import torch
+
+    from factory.generators.face_diffusers import DiffusersFaceGenerator
+
+    def check(match, **kw):
+        with pytest.raises(FactoryError, match=match):
+            DiffusersFaceGenerator(diffusers_settings(tiny_models, **kw)).preflight({"emotion": ["anger"]})
+
+    check("does not exist", model=str(tmp_path / "missing-model/"))
+    check("huggingface-cli download nobody/no-such-model", model="nobody/no-such-model")
+    check("multiple of 2", size=33)
+    check("not a diffusers scheduler", scheduler="NoSuchScheduler")
+    check("critic", critic=str(tmp_path / "no-clip/"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    check("cuda", device="cuda")
