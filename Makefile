@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 BASE   := $(VENV)/.base-installed
 FULL   := $(VENV)/.full-installed
 
-.PHONY: demo test bench browser clean
+.PHONY: demo test bench example browser clean
 
 $(BASE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ $(FULL): $(BASE)
 
 demo: $(BASE)
 	$(BIN)/affect-factory generate recipes/demo.yaml --out out/demo --force
+
+# The complement worked example: a skewed stand-in corpus, its complement, and the evaluation.
+example: $(BASE)
+	$(BIN)/affect-factory generate recipes/skewed-standin.yaml --out out/skewed-standin --force
+	$(BIN)/affect-factory plan recipes/complement.yaml --out out/complement-plan.parquet
+	$(BIN)/affect-factory generate recipes/complement.yaml --out out/complement --force
+	$(BIN)/affect-factory evaluate --real out/skewed-standin --synthetic out/complement --out out/evaluation
 
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }

@@ -64,6 +64,29 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("dir")
     c.add_argument("--out", help="PNG path (default: DIR/preview.png)")
     c.set_defaults(func=cmd_preview)
+
+    c = sub.add_parser("audit", help="fairness audit; exit 1 when a recipe threshold is broken")
+    c.add_argument("dir")
+    c.set_defaults(func=cmd_audit)
+
+    c = sub.add_parser("card", help="write datasheet.md, README.md (Hub card) and croissant.json")
+    c.add_argument("dir")
+    c.set_defaults(func=cmd_card)
+
+    c = sub.add_parser("report", help="write report.html, one offline page to look at the dataset")
+    c.add_argument("dir")
+    c.set_defaults(func=cmd_report)
+
+    c = sub.add_parser("evaluate", help="score a recognizer trained on real, real+synthetic and synthetic data")
+    c.add_argument("--real", help="real dataset/features with train and test splits (PATH)")
+    c.add_argument("--real-train", help="real training set: PATH or PATH:SPLIT")
+    c.add_argument("--real-test", help="real test set: PATH or PATH:SPLIT")
+    c.add_argument("--synthetic", required=True, help="synthetic dataset/features: PATH or PATH:SPLIT")
+    c.add_argument("--label", default="emotion")
+    c.add_argument("--groups", default="sex,age_band,skin_tone", help="comma-separated group columns")
+    c.add_argument("--estimator", default="logistic", help="logistic | forest")
+    c.add_argument("--out", default="evaluation", help="folder for evaluation.json/.md/.png")
+    c.set_defaults(func=cmd_evaluate)
     return p
 
 
@@ -160,6 +183,9 @@ def cmd_generate(args) -> int:
         summary = generate(recipe, plan, args.out, workers=args.workers, scheduler=args.scheduler,
                            resume=args.resume, force=args.force, progress=progress)
     print_summary(summary)
+    from factory.document import document_dataset
+
+    print_audit(document_dataset(args.out), args.out)
     return 0
 
 
@@ -190,11 +216,68 @@ def cmd_verify(args) -> int:
     return 0
 
 
+def print_audit(result: dict, where: str) -> None:
+    """One line per broken threshold (or ok), and where the audit's files are."""
+    judged = sum(1 for c in result["checks"] if c["judged"])
+    if result["passed"]:
+        console.print(f"[green]audit ok[/] {where}: {judged} checks passed, {result['not_judged']} not judged "
+                      f"(groups too small or nothing to compare); see audit.md")
+        return
+    errors.print(f"[red]audit: {len(result['broken'])} threshold(s) broken[/] in {where} (see audit.md):")
+    for b in result["broken"]:
+        errors.print(f"  [red]✗[/] {b}", highlight=False)
+
+
+def cmd_audit(args) -> int:
+    from factory.audit import run_audit
+
+    result = run_audit(args.dir)
+    print_audit(result, args.dir)
+    return 0 if result["passed"] else 1
+
+
+def cmd_card(args) -> int:
+    from factory.cards import write_cards
+
+    for path in write_cards(args.dir).values():
+        console.print(f"wrote {path}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from factory.report import write_report
+
+    console.print(f"wrote {write_report(args.dir)}")
+    return 0
+
+
 def cmd_preview(args) -> int:
     from factory.preview import write_contact_sheet
 
     out = write_contact_sheet(args.dir, args.out or str(Path(args.dir) / "preview.png"))
     console.print(f"wrote {out}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from factory.evaluate import evaluate, load_table, write_report
+
+    train_spec = args.real_train or (f"{args.real}:train" if args.real else None)
+    test_spec = args.real_test or (f"{args.real}:test" if args.real else None)
+    if not train_spec or not test_spec:
+        raise FactoryError("evaluate: give --real PATH, or both --real-train and --real-test")
+    ev = evaluate(load_table(train_spec), load_table(test_spec), load_table(args.synthetic), label=args.label,
+                  groups=[g for g in args.groups.split(",") if g], estimator=args.estimator)
+    t = Table(title=f"{args.label} on the real test set", title_justify="left")
+    for col in ("trained on", "samples", "accuracy", "macro-F1", "ROC AUC", "max group gap"):
+        t.add_column(col, justify="left" if col == "trained on" else "right")
+    for name, r in ev.results.items():
+        gap = max((g["accuracy_gap"] for g in r["groups"].values()), default=float("nan"))
+        t.add_row(name, str(ev.sizes[name]), f"{r['accuracy']:.3f}", f"{r['macro_f1']:.3f}",
+                  f"{r.get('roc_auc_ovr', float('nan')):.3f}", f"{gap:.3f}")
+    console.print(t)
+    for path in write_report(ev, Path(args.out)):
+        console.print(f"wrote {path}")
     return 0
 
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from factory import __version__
 from factory.errors import FactoryError
-from factory.shards import PARTIAL_DIR, ShardInfo, sha256_of
+from factory.shards import PARTIAL_DIR, ShardInfo, partial_path, put_atomic, sha256_of
 
 MANIFEST = "manifest.json"
 INDEX = "index.parquet"
@@ -63,11 +63,8 @@ def read_manifest(fs, root: str) -> dict[str, Any] | None:
 
 def write_json_atomic(fs, path: str, data: dict[str, Any]) -> None:
     """Write JSON under a temporary name, then move it into place."""
-    tmp = path.rsplit("/", 1)[0] + f"/{PARTIAL_DIR}/" + path.rsplit("/", 1)[1]
-    fs.makedirs(tmp.rsplit("/", 1)[0], exist_ok=True)
-    with fs.open(tmp, "wb") as f:
-        f.write(json.dumps(data, indent=2, sort_keys=True).encode())
-    fs.mv(tmp, path)
+    folder, name = path.rsplit("/", 1)
+    put_atomic(fs, folder, json.dumps(data, indent=2, sort_keys=True).encode(), path, name)
 
 
 def new_manifest(recipe, generators: dict[str, dict[str, Any]], plan_shards: dict[str, dict]) -> dict[str, Any]:
@@ -88,12 +85,10 @@ def shard_entry(info: ShardInfo, split: str) -> dict[str, Any]:
 
 def write_part(fs, root: str, name: str, table: pa.Table) -> None:
     """Write one shard's index part (atomically)."""
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf)
     fs.makedirs(f"{root}/{PARTS_DIR}", exist_ok=True)
-    tmp = f"{root}/{PARTIAL_DIR}/{name}.parquet"
-    fs.makedirs(f"{root}/{PARTIAL_DIR}", exist_ok=True)
-    with fs.open(tmp, "wb") as f:
-        pq.write_table(table, f)
-    fs.mv(tmp, f"{root}/{PARTS_DIR}/{name}.parquet")
+    put_atomic(fs, root, buf.getvalue().to_pybytes(), f"{root}/{PARTS_DIR}/{name}.parquet", f"{name}.parquet")
 
 
 def build_index(fs, root: str, shards: Iterable[str]) -> dict[str, Any]:
@@ -101,7 +96,8 @@ def build_index(fs, root: str, shards: Iterable[str]) -> dict[str, Any]:
     paths = [f"{root}/{PARTS_DIR}/{s}.parquet" for s in shards]
     schemas = [pq.read_schema(fs.open(p, "rb")) for p in paths]
     schema = pa.unify_schemas(schemas, promote_options="permissive")
-    tmp = f"{root}/{PARTIAL_DIR}/{INDEX}"
+    tmp = partial_path(root, INDEX)
+    fs.makedirs(f"{root}/{PARTIAL_DIR}", exist_ok=True)
     rows = 0
     with fs.open(tmp, "wb") as f, pq.ParquetWriter(f, schema) as writer:
         for p in paths:

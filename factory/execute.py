@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import time
+import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import pandas as pd
 import pyarrow as pa
@@ -67,68 +69,107 @@ def _rows_bytes(frame: pd.DataFrame) -> bytes:
 
 Task = tuple[str, bytes]
 
+SCHEDULER_TIMEOUT_S = 5          # an unreachable --scheduler fails after this long
+WORKER_WAIT_S = 120              # a scheduler with no workers fails after this long
+WORKER_DEATH_TIMEOUT_S = 15      # local workers whose scheduler vanished (driver killed) exit
 
-def run_in_process(recipe: Recipe, tasks: list[Task], out: str) -> Iterator[dict[str, Any]]:
+
+def run_in_process(recipe: Recipe, tasks: Iterable[Task], out: str) -> Iterator[dict[str, Any]]:
     """Shards one after another in this process."""
     payload = recipe.model_dump_json()
     for name, rows in tasks:
         yield make_shard(payload, name, rows, out)
 
 
-def run_on_dask(recipe: Recipe, tasks: list[Task], out: str, workers: int,
-                scheduler: Optional[str]) -> Iterator[dict[str, Any]]:
-    """Shards as Dask tasks on a local cluster or an existing scheduler, streamed as they finish.
-
-    At most a few tasks per worker are in flight, so memory stays bounded by the shards being
-    made, not by the dataset; a task lost with its worker is retried elsewhere.
-    """
+def connect(scheduler: Optional[str], workers: int):
+    """(client, cluster or None): a client of `scheduler`, or of a new local cluster of `workers` processes."""
     import dask
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, LocalCluster
 
     if scheduler:
+        if "://" not in scheduler:
+            scheduler = f"tcp://{scheduler}"
         try:
-            client = Client(scheduler, timeout="5s")
-        except (OSError, TimeoutError) as exc:
-            raise FactoryError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} within 5 s ({exc})") from None
-        cluster = None
-    else:
-        # Workers may fork (eSpeak NG runs each shard in a fresh child): not daemonic.
-        with dask.config.set({"distributed.worker.daemon": False}):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=40)
-        client = Client(cluster)
+            with dask.config.set({"distributed.comm.timeouts.connect": f"{SCHEDULER_TIMEOUT_S}s"}):
+                client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise FactoryError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} within "
+                               f"{SCHEDULER_TIMEOUT_S} s ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                               f"check the address and that `dask scheduler` is running there") from None
+        return client, None
+    # One thread per worker process (the generators are CPU-bound and not all thread-safe);
+    # not daemonic, so a generator may start child processes; workers exit if the driver dies.
+    with dask.config.set({"distributed.worker.daemon": False}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40,
+                               death_timeout=WORKER_DEATH_TIMEOUT_S)
+    return Client(cluster, set_as_default=False), cluster
+
+
+def run_on_dask(recipe: Recipe, tasks: Iterable[Task], out: str, client,
+                scheduler: Optional[str] = None) -> Iterator[dict[str, Any]]:
+    """Shards as Dask tasks on `client`'s cluster, streamed as they finish.
+
+    At most two tasks per worker thread are in flight (each holds one shard in memory; only
+    its small manifest entry comes back), so memory stays bounded by the shards being made,
+    not by the dataset. A task lost with its worker is rescheduled by the scheduler (up to
+    `distributed.scheduler.allowed-failures` times); a task that raised is retried 3 times.
+    """
+    from distributed import as_completed
+
     payload = recipe.model_dump_json()
+    run_id = f"{recipe.hash()[:8]}-{uuid.uuid4().hex[:6]}"
+    _wait_for_workers(client, scheduler)
+    _probe_workers(client, payload)
+    pending = iter(tasks)
+    futures = as_completed(loop=client.loop)
+    in_flight, target, checked = 0, _window(client), time.monotonic()
+    while in_flight < target and _submit_next(client, futures, pending, payload, out, run_id):
+        in_flight += 1
+    for future in futures:
+        entry = future.result()
+        future.release()
+        in_flight -= 1
+        yield entry
+        if time.monotonic() - checked > 5:      # workers may come and go (adaptive clusters)
+            target, checked = _window(client), time.monotonic()
+        while in_flight < target and _submit_next(client, futures, pending, payload, out, run_id):
+            in_flight += 1
+
+
+def _window(client) -> int:
+    """Tasks to keep in flight: two per worker thread (one running, one queued)."""
+    return max(2 * sum(client.nthreads().values()), 2)
+
+
+def _wait_for_workers(client, scheduler: Optional[str]) -> None:
+    if client.nthreads():
+        return
     try:
-        _probe_workers(client, payload)
-        pending = iter(tasks)
-        window = max(2 * len(client.scheduler_info()["workers"]), 4)
-        futures = as_completed()
-        for _ in range(window):
-            _submit_next(client, futures, pending, payload, out)
-        for future in futures:
-            yield future.result()
-            _submit_next(client, futures, pending, payload, out)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+    except TimeoutError:
+        raise FactoryError(f"--scheduler {scheduler}: no Dask worker connected within {WORKER_WAIT_S} s; "
+                           f"start some with `dask worker {scheduler}`") from None
 
 
-def _submit_next(client, futures, pending, payload, out) -> None:
+def _submit_next(client, futures, pending, payload, out, run_id) -> bool:
     task = next(pending, None)
-    if task is not None:
-        name, rows = task
-        futures.add(client.submit(make_shard, payload, name, rows, out, key=f"shard-{name}-{hash(payload) & 0xffffff:x}",
-                                  retries=3, pure=False))
+    if task is None:
+        return False
+    name, rows = task
+    futures.add(client.submit(make_shard, payload, name, rows, out, key=f"shard-{name}-{run_id}",
+                              retries=3, pure=False))
+    return True
 
 
 def _probe_workers(client, payload: str) -> None:
-    """Fail fast if a worker lacks a package the recipe's generators need."""
+    """Fail fast if a worker lacks a package the recipe's generators need (names worker and package)."""
     problems = client.run(_probe, payload)
     bad = {w: p for w, p in problems.items() if p}
     if bad:
-        worker, message = next(iter(bad.items()))
-        raise FactoryError(f"Dask worker {worker} cannot run this recipe: {message}")
+        worker, message = sorted(bad.items())[0]
+        more = f" (and {len(bad) - 1} more workers)" if len(bad) > 1 else ""
+        raise FactoryError(f"Dask worker {worker}{more} cannot run this recipe: {message}")
 
 
 def _probe(payload: str) -> Optional[str]:
@@ -136,6 +177,10 @@ def _probe(payload: str) -> Optional[str]:
         build_generators(Recipe.model_validate_json(payload))
     except FactoryError as exc:
         return str(exc)
+    except ImportError as exc:
+        return f"a package is missing: {exc.name or exc} ({exc})"
+    except Exception as exc:  # noqa: BLE001 - reported to the driver, which stops the run
+        return f"{type(exc).__name__}: {exc}"
     return None
 
 
@@ -157,40 +202,82 @@ class RunSummary:
 def generate(recipe: Recipe, plan: Plan, out: str, *, workers: int = 1, scheduler: Optional[str] = None,
              resume: bool = False, force: bool = False,
              progress: Callable[[int, int], None] | None = None) -> RunSummary:
-    """Generate every shard of `plan` into `out`, then build the index and finish the manifest."""
+    """Generate every shard of `plan` into `out`, then build the index and finish the manifest.
+
+    `out` is a local folder or any fsspec URL (file://, s3://, gs://, hf://, memory://). The
+    manifest is saved as shard entries arrive (at most every 2 s), so a run killed at any
+    moment loses at most the shards of the last 2 s; `resume` re-checks the rest.
+    """
     start = time.perf_counter()
-    generators = build_generators(recipe)
-    for g in generators.values():
-        g.preflight(plan.levels())
-    fs, root = dataset.open_dir(out)
-    planned = {s: {"count": int(len(r)), "split": str(r["split"].iloc[0])}
-               for s, r in plan.samples.groupby("shard", sort=False)}
-    manifest = prepare_output(fs, root, recipe, resume, force)
-    if manifest is None:
-        manifest = dataset.new_manifest(recipe, generator_info(generators), planned)
-        if plan.complement:
-            manifest["complement"] = plan.complement
-    dataset.write_json_atomic(fs, f"{root}/{dataset.MANIFEST}", manifest)
-    done = verified_shards(fs, root, manifest)
-    manifest["shards"] = {s: manifest["shards"][s] for s in done}
-    todo = [(s, _rows_bytes(plan.rows(s))) for s in plan.shards() if s not in done]
-    if progress:
-        progress(sum(planned[s]["count"] for s in done), len(plan.samples))
-    runner = (run_on_dask(recipe, todo, out, workers, scheduler) if (scheduler or workers > 1)
-              else run_in_process(recipe, todo, out))
-    last_save = time.monotonic()
-    for entry in runner:
-        manifest["shards"][entry.pop("name")] = entry
+    distributed_run = bool(scheduler) or workers > 1
+    out = output_url(out, distributed_run)
+    client = cluster = None
+    if distributed_run:                      # first: an unreachable scheduler fails before anything is written
+        client, cluster = connect(scheduler, workers)
+    try:
+        generators = build_generators(recipe)
+        for g in generators.values():
+            g.preflight(plan.levels())
+        fs, root = dataset.open_dir(out)
+        planned = {s: {"count": int(len(r)), "split": str(r["split"].iloc[0])}
+                   for s, r in plan.samples.groupby("shard", sort=False)}
+        manifest = prepare_output(fs, root, recipe, resume, force)
+        if manifest is None:
+            manifest = dataset.new_manifest(recipe, generator_info(generators), planned)
+            if plan.complement:   # what the synthetic part complements (never the real labels)
+                manifest["complement"] = plan.complement
+        done = verified_shards(fs, root, manifest)
+        manifest["shards"] = {s: manifest["shards"][s] for s in done}
+        dataset.write_json_atomic(fs, f"{root}/{dataset.MANIFEST}", manifest)
+        todo = ((s, _rows_bytes(plan.rows(s))) for s in plan.shards() if s not in done)   # lazy: one shard at a time
         if progress:
-            progress(entry["count"], None)
-        if time.monotonic() - last_save > 2.0:
-            dataset.write_json_atomic(fs, f"{root}/{dataset.MANIFEST}", manifest)
-            last_save = time.monotonic()
+            progress(sum(planned[s]["count"] for s in done), len(plan.samples))
+        runner = (run_on_dask(recipe, todo, out, client, scheduler) if distributed_run
+                  else run_in_process(recipe, todo, out))
+        last_save = time.monotonic()
+        for entry in runner:
+            name = entry.pop("name")
+            if distributed_run:
+                _check_visible(fs, root, name, entry, scheduler)
+            manifest["shards"][name] = entry
+            if progress:
+                progress(entry["count"], None)
+            if time.monotonic() - last_save > 2.0:
+                dataset.write_json_atomic(fs, f"{root}/{dataset.MANIFEST}", manifest)
+                last_save = time.monotonic()
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
     finalize(fs, root, manifest, plan.shards())
     sizes = [e["size"] for e in manifest["shards"].values()]
     return RunSummary(out=out, shards=len(plan.shards()), samples=len(plan.samples), skipped_shards=len(done),
                       bytes=sum(sizes), seconds=time.perf_counter() - start,
                       per_split=plan.samples["split"].value_counts(sort=False).to_dict())
+
+
+def output_url(out: str, distributed_run: bool) -> str:
+    """`out` as workers can use it: local paths made absolute (a worker's cwd is not ours);
+    `memory://` refused for Dask runs (each process has its own memory filesystem)."""
+    out = str(out)
+    protocol = out.split("://", 1)[0] if "://" in out else "file"
+    if protocol == "memory" and distributed_run:
+        raise FactoryError(f"--out {out}: a memory:// filesystem lives in one process; Dask workers cannot "
+                           f"write to it (use a folder or an s3:// / gs:// / hf:// URL, or run without --workers/--scheduler)")
+    if "://" not in out and "::" not in out:
+        return str(Path(out).expanduser().absolute())
+    return out
+
+
+def _check_visible(fs, root: str, name: str, entry: dict[str, Any], scheduler: Optional[str]) -> None:
+    """A worker said it wrote `name`: make sure this process sees it where it should be."""
+    path = f"{root}/{name}"
+    if not fs.exists(path) or fs.size(path) != entry["size"]:
+        where = f"the workers of {scheduler}" if scheduler else "a worker"
+        raise FactoryError(f"{where} wrote {name}, but it is not at {path} as seen from here; --out must be "
+                           f"a filesystem every worker and this machine share (a shared mount or an "
+                           f"s3:// / gs:// / hf:// URL)")
 
 
 def finalize(fs, root: str, manifest: dict[str, Any], shards: list[str]) -> None:

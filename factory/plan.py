@@ -270,8 +270,11 @@ class Plan:
         return self.samples[self.samples["shard"] == shard]
 
     def levels(self) -> dict[str, list[Any]]:
-        """Each factor's levels that the plan actually uses."""
-        return {f: sorted(self.samples[f].unique().tolist(), key=str) for f in self.factors}
+        """Each factor's levels that the plan uses, and under "episode" its timeline(s):
+        what generators check in `preflight`."""
+        used = {f: sorted(self.samples[f].unique().tolist(), key=str) if f in self.samples else []
+                for f in self.factors}
+        return {**used, "episode": [episode_of(self.recipe)]}
 
     def counts(self, factors: list[str]) -> pd.Series:
         """Sample counts per cell of `factors`."""

@@ -73,6 +73,13 @@ class PhysiologySettings(_Strict):
     signals: list[Literal["ecg", "ppg", "eda", "rsp", "emg"]] = Field(default_factory=lambda: list(SIGNALS))
     sampling_rate: int = Field(256, ge=64, le=4000)
 
+    @model_validator(mode="after")
+    def _emg_rate(self):
+        if "emg" in self.signals and self.sampling_rate < 250:
+            raise ValueError(f"EMG needs sampling_rate >= 250 Hz (neurokit2's EMG cleaning high-passes at "
+                             f"100 Hz), got {self.sampling_rate}; raise the rate or drop emg from signals")
+        return self
+
     @field_validator("signals")
     @classmethod
     def _unique_signals(cls, v):
@@ -154,6 +161,7 @@ class AuditThresholds(_Strict):
     min_label_parity_ratio: float = Field(0.8, ge=0.0, le=1.0)    # demographic-parity ratio
     max_fidelity_gap: float = Field(0.25, ge=0.0, le=1.0)          # between groups
     max_equalized_odds_difference: float = Field(0.5, ge=0.0, le=1.0)
+    min_group_size: int = Field(20, ge=1)   # smaller groups are reported, not judged (b, c, d)
 
 
 class Recipe(_Strict):

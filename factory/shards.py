@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
+import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -90,14 +92,40 @@ def member_offsets(data: bytes) -> dict[str, dict[str, tuple[int, int]]]:
     return out
 
 
+def partial_path(root: str, name: str) -> str:
+    """A temporary name for `name` that no other writer uses (a retried task, a lingering
+    worker of a killed run), under `root/.factory/partial/`."""
+    return f"{root}/{PARTIAL_DIR}/{name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.partial"
+
+
+def put_atomic(fs, root: str, data: bytes, final: str, name: str) -> None:
+    """Write `data` to `final` so that no reader sees part of it under its final name.
+
+    On a local or POSIX-like filesystem the bytes go to a temporary file that is renamed into
+    place. On object stores (s3, gcs, hf) `mv` is copy + delete, but a single object PUT is
+    itself atomic: a reader sees the whole object or none. Either way, what marks a shard
+    *done* is its manifest entry (written by the driver after the task returns), never the
+    file's mere presence; resume re-checks size and SHA-256 before trusting a file.
+    """
+    partial = partial_path(root, name)
+    fs.makedirs(f"{root}/{PARTIAL_DIR}", exist_ok=True)
+    try:
+        with fs.open(partial, "wb") as f:
+            f.write(data)
+        fs.mv(partial, final)
+    except BaseException:
+        try:
+            if fs.exists(partial):
+                fs.rm(partial)
+        except Exception:  # noqa: BLE001 - best effort; resume cleans partials anyway
+            pass
+        raise
+
+
 def write_shard(fs, root: str, name: str, samples: list[Sample]) -> ShardInfo:
     """Write `samples` as shard `name` under `root` on filesystem `fs`, atomically."""
     data = build_tar(samples)
-    partial = f"{root}/{PARTIAL_DIR}/{name}"
-    fs.makedirs(f"{root}/{PARTIAL_DIR}", exist_ok=True)
-    with fs.open(partial, "wb") as f:
-        f.write(data)
-    fs.mv(partial, f"{root}/{name}")   # a rename on local disks; copy+delete on object stores
+    put_atomic(fs, root, data, f"{root}/{name}", name)
     return ShardInfo(name, len(samples), len(data), hashlib.sha256(data).hexdigest(), member_offsets(data))
 
 

@@ -116,7 +116,8 @@ class Transcripts:
 
 def clean_line(text: str, max_chars: int = MAX_GENERATED_CHARS) -> str:
     """First sentence of generated text: one line, no quotes, at most `max_chars` characters."""
-    line = text.strip().split("\n")[0].strip().strip('"“”«»').strip()
+    line = "".join(ch for ch in text if ch.isprintable() or ch == "\n").replace("\ufffd", "")
+    line = line.strip().split("\n")[0].strip().strip('"“”«»').strip()
     match = re.search(r"^(.+?[.!?。！？])(\s|$)", line)
     if match:
         line = match.group(1)

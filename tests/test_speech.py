@@ -143,6 +143,22 @@ def test_clean_line_cuts_generated_text():
     assert clean_line('  "Leave me alone! I said it twice.\nmore') == "Leave me alone!"
     assert clean_line("a b c d e f g h", max_chars=7) == "a b c d"
     assert clean_line("!!! ...") == ""
+    assert clean_line("ab\x1bc\ufffd d.") == "abc d."
+
+
+def test_congruent_lines_from_a_text_generation_model(tmp_path):
+    from factory.tiny_tts import build_text_generator
+    model = build_text_generator(tmp_path / "tiny-gpt")
+    gen = load_generator("speech", SpeechSettings(text="congruent", text_model=model))
+    gen.preflight({"locale": ["en-US"], "emotion": ["anger"], "episode": [EPISODE]})
+    t = gen.transcripts
+    lines = [t.choose(make_spec(i, "anger")) for i in range(3)]
+    assert lines == [t.choose(make_spec(i, "anger")) for i in range(3)]   # seeded per sample
+    assert all(src == "model" and 0 < len(text) <= 140 and text.isprintable() for text, src in lines)
+    assert len({text for text, _ in lines}) == 3
+    missing = load_generator("speech", SpeechSettings(text="congruent", text_model=str(tmp_path / "none")))
+    with pytest.raises(FactoryError, match="text_model: model path .* does not exist"):
+        missing.preflight({"locale": ["en-US"], "emotion": ["anger"]})
 
 
 # ---------------------------------------------------------------- measurement and transform
@@ -176,55 +192,15 @@ def test_prosody_transform_moves_pitch_rate_and_level():
 @pytest.fixture(scope="session")
 def tiny_vits(tmp_path_factory):
     """A random 3-speaker transformers VITS with a character tokenizer, saved like a hub model."""
-    import torch
-    from transformers import VitsConfig, VitsModel, VitsTokenizer
-    folder = tmp_path_factory.mktemp("tiny-vits")
-    chars = ["<pad>", "<unk>", " "] + list("abcdefghijklmnopqrstuvwxyz'.,!?-")
-    (folder / "vocab.json").write_text(json.dumps({c: i for i, c in enumerate(chars)}))
-    tokenizer = VitsTokenizer(str(folder / "vocab.json"), add_blank=True, normalize=True, phonemize=False)
-    config = VitsConfig(
-        vocab_size=len(chars), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, ffn_dim=64,
-        flow_size=32, spectrogram_bins=65, upsample_initial_channel=32, upsample_rates=[8, 8, 4],
-        upsample_kernel_sizes=[16, 16, 8], resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]],
-        prior_encoder_num_flows=1, prior_encoder_num_wavenet_layers=1, posterior_encoder_num_wavenet_layers=1,
-        duration_predictor_filter_channels=32, depth_separable_num_layers=1, sampling_rate=16000,
-        speaking_rate=12.0, num_speakers=3, speaker_embedding_size=8)
-    torch.manual_seed(0)
-    VitsModel(config).eval().save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
+    from factory.tiny_tts import build_transformers_vits
+    return build_transformers_vits(tmp_path_factory.mktemp("tiny-vits"))
 
 
 @pytest.fixture(scope="session")
 def tiny_coqui(tmp_path_factory):
     """A random 3-speaker Coqui VITS checkpoint (model.pth + config.json + speakers.json)."""
-    import torch
-    from TTS.config.shared_configs import BaseAudioConfig
-    from TTS.tts.configs.shared_configs import CharactersConfig
-    from TTS.tts.configs.vits_config import VitsArgs, VitsConfig
-    from TTS.tts.models.vits import Vits
-    folder = tmp_path_factory.mktemp("tiny-coqui")
-    speakers = folder / "speakers.json"
-    speakers.write_text(json.dumps({"alice": 0, "bob": 1, "carol": 2}))
-    args = VitsArgs(
-        hidden_channels=16, hidden_channels_ffn_text_encoder=32, num_heads_text_encoder=2, num_layers_text_encoder=1,
-        num_layers_posterior_encoder=1, num_layers_flow=1, resblock_kernel_sizes_decoder=[3],
-        resblock_dilation_sizes_decoder=[[1, 3, 5]], upsample_rates_decoder=[8, 8, 4],
-        upsample_initial_channel_decoder=32, upsample_kernel_sizes_decoder=[16, 16, 8], use_sdp=False,
-        use_speaker_embedding=True, speaker_embedding_channels=8, init_discriminator=False,
-        speakers_file=str(speakers), length_scale=3.0)
-    config = VitsConfig(
-        model_args=args, use_phonemes=False, text_cleaner="multilingual_cleaners", add_blank=True,
-        use_speaker_embedding=True, speakers_file=str(speakers),
-        characters=CharactersConfig(characters_class="TTS.tts.models.vits.VitsCharacters", pad="<PAD>", eos="<EOS>",
-                                    bos="<BOS>", blank="<BLNK>", characters="abcdefghijklmnopqrstuvwxyz",
-                                    punctuations="!'(),-.:;? ", phonemes=None),
-        audio=BaseAudioConfig(sample_rate=16000, hop_length=256, win_length=1024, fft_size=1024, num_mels=80))
-    torch.manual_seed(0)
-    model = Vits.init_from_config(config)
-    torch.save({"model": model.state_dict()}, folder / "model.pth")   # Coqui's checkpoint format (tensors only)
-    config.save_json(str(folder / "config.json"))
-    return str(folder)
+    from factory.tiny_tts import build_coqui_vits
+    return build_coqui_vits(tmp_path_factory.mktemp("tiny-coqui"))
 
 
 def _neural_checks(backend, model_path):

@@ -49,7 +49,8 @@ class Generator(Protocol):
         """Fail fast (FactoryError) if the recipe asks for something this backend cannot do.
 
         `levels` maps each factor (emotion, age_band, sex, skin_tone, locale, ...) to the
-        levels the plan uses. Check models exist, locales have voices, devices are present.
+        levels the plan uses, and "episode" to the plan's `Episode` timelines. Check models
+        exist, locales have voices, transcripts fit the episode, devices are present.
         """
 
     def versions(self) -> dict[str, str]:

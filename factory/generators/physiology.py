@@ -26,7 +26,8 @@ from factory.spec import SampleSpec
 HR_RAMP_S = 3.0             # heart/respiration rates settle ~3 s after onset (Kreibig 2010, *chosen*)
 SCR_LATENCY_S = (1.0, 3.0)  # evoked SCR latency (Boucsein 2012)
 NON_RESPONDER_SHARE = 0.10  # ~10 % electrodermal non-responders (Boucsein 2012)
-TOLERANCE = {"heart_rate": 5.0, "resp_rate": 3.0, "scr_count": 1, "scl": 1.0, "emg_bursts": 1}
+TOLERANCE = {"heart_rate": 5.0, "heart_rate_change": 4.0, "resp_rate": 3.0, "scr_count": 1, "scl": 1.0,
+             "scl_change": 0.5, "emg_bursts": 1}
 
 
 class PhysiologyGenerator:
@@ -70,9 +71,10 @@ class PhysiologyGenerator:
         return SampleParts(files={"physio.npy": buf.getvalue()}, labels=labels)
 
 
-_LABEL_KEYS = (("heart_rate", "sdnn", "scl", "scr_count", "resp_rate", "emg_bursts"),
+_LABEL_KEYS = (("heart_rate", "heart_rate_change", "sdnn", "scl", "scl_change", "scr_count", "resp_rate", "emg_bursts"),
                ("heart_rate_baseline", "resp_rate_baseline", "scl_baseline", "responder"))
-_NEEDS = {"heart_rate": ("ecg", "ppg"), "sdnn": ("ecg",), "scl": ("eda",), "scr_count": ("eda",),
+_NEEDS = {"heart_rate": ("ecg", "ppg"), "heart_rate_change": ("ecg",), "sdnn": ("ecg",), "scl": ("eda",),
+          "scl_change": ("eda",), "scr_count": ("eda",),
           "resp_rate": ("rsp",), "emg_bursts": ("emg",)}
 
 
@@ -109,6 +111,8 @@ def episode_targets(spec: SampleSpec) -> dict[str, Any]:
         "heart_rate_baseline": base.heart_rate, "resp_rate_baseline": base.resp_rate,
         "scl_baseline": base.scl, "responder": responder,
         "heart_rate": round(base.heart_rate + k * resp.heart_rate, 2),
+        "heart_rate_change": round(k * resp.heart_rate, 2),
+        "scl_change": round(k * resp.scl, 3),
         "sdnn": round(base.sdnn * (1 + k * (resp.hrv - 1)), 2),
         "resp_rate": round(base.resp_rate + k * resp.resp_rate, 2),
         "scl": round(base.scl + k * resp.scl, 3),
@@ -250,7 +254,9 @@ def ecg_measure(x, fs, window, tg):
     peaks = np.asarray(info["ECG_R_Peaks"])
     rate = nk.signal_rate(peaks, sampling_rate=fs, desired_length=len(x))
     rr = np.diff(peaks) / fs * 1000
+    onset = int(tg["onset"] * fs)
     return {"heart_rate": float(np.nanmean(rate[window[0]:window[1]])),
+            "heart_rate_change": float(np.nanmean(rate[window[0]:window[1]]) - np.nanmean(rate[fs:onset])),
             "sdnn": float(np.std(rr, ddof=1)) if len(rr) > 2 else None}
 
 
@@ -267,8 +273,10 @@ def eda_measure(x, fs, window, tg):
     onsets = onsets[np.isfinite(onsets)]
     amps = np.asarray(info["SCR_Amplitude"], dtype=float)[: len(onsets)]
     real = onsets[(amps >= 0.03)] if len(amps) == len(onsets) else onsets
-    return {"scr_count": int(np.sum(real >= tg["onset"] * fs)),
-            "scl": float(np.mean(x[window[0]:window[1]]))}
+    onset = int(tg["onset"] * fs)
+    return {"scr_count": int(np.sum(real >= onset)),
+            "scl": float(np.mean(x[window[0]:window[1]])),
+            "scl_change": float(np.mean(x[window[0]:window[1]]) - np.mean(x[:onset]))}
 
 
 def rsp_measure(x, fs, window, tg):

@@ -109,7 +109,9 @@ class NeuralSpeechGenerator(SpeechGenerator):
             speaker = self.speaker_for(plan.spec, model)
             torch.manual_seed(int(plan.spec.rng("speech").integers(2**31 - 1)))
             audio, sr = self.speak(model, plan.text, speaker, plan.locale)
-            reference = _normalize(np.asarray(audio, dtype=np.float32).reshape(-1))
+            reference = np.asarray(audio, dtype=np.float32).reshape(-1)
+            lo, hi = prosody.active_span(reference, sr)        # transform the utterance, not its silences
+            reference = _normalize(reference[lo:hi])
             emotional = reference
             if self.settings.prosody_transform and plan.ratios != prosody.Ratios(1.0, 1.0, 1.0, 0.0):
                 emotional = prosody.transform(reference, sr, plan.ratios)

@@ -1,0 +1,227 @@
+"""report.html: one offline, self-contained page to look at a finished dataset.
+
+It shows the audit verdict and plots, counts per split, and a table of samples (a few per
+emotion) with their face thumbnails, speech players, transcripts and small physiology plots.
+Media are read straight from the shards by the index's tar offsets and inlined as ``data:``
+URIs (faces are shrunk to thumbnails, physiology is drawn as inline SVG), so the page needs no
+server, no network and no other file.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+
+REPORT = "report.html"
+IMAGE_EXT = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
+AUDIO_EXT = {"flac": "audio/flac", "wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "opus": "audio/ogg"}
+_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+
+
+def _data_uri(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _thumbnail(png: bytes, size: int = 128) -> bytes:
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(png))
+    im.thumbnail((size, size))
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def physiology_svg(signals: np.ndarray, names: list[str], rate: Optional[float] = None,
+                   events: Optional[dict[str, float]] = None, width: int = 260, row: int = 26) -> str:
+    """Small inline-SVG sparklines, one row per channel, with episode events as vertical lines."""
+    signals = np.atleast_2d(np.asarray(signals, dtype=float))
+    if signals.shape[0] > signals.shape[1]:  # samples x channels -> channels x samples
+        signals = signals.T
+    n = signals.shape[1]
+    step = max(1, n // width)
+    parts = [f'<svg class="physio" xmlns="http://www.w3.org/2000/svg" width="{width + 34}" '
+             f'height="{row * len(signals)}" role="img" aria-label="physiology">']
+    for i, sig in enumerate(signals):
+        s = sig[::step]
+        s = np.where(np.isfinite(s), s, np.nanmedian(s) if np.isfinite(s).any() else 0.0)
+        lo, hi = float(np.min(s)), float(np.max(s))
+        span = (hi - lo) or 1.0
+        xs = np.linspace(34, 34 + width, len(s))
+        ys = i * row + row - 3 - (s - lo) / span * (row - 6)
+        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
+        name = html.escape(names[i] if i < len(names) else f"ch{i}")
+        parts.append(f'<text x="0" y="{i * row + row / 2 + 4:.0f}" font-size="10">{name}</text>')
+        parts.append(f'<polyline fill="none" stroke="{_COLORS[i % len(_COLORS)]}" stroke-width="1" points="{pts}"/>')
+    if rate and events:
+        total = n / rate
+        for label, t in events.items():
+            if t is not None and 0 < t < total:
+                x = 34 + t / total * width
+                parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{row * len(signals)}" stroke="#999" '
+                             f'stroke-dasharray="2,2"><title>{html.escape(label)} {t:g} s</title></line>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def pick_samples(index: pd.DataFrame, per_emotion: int = 3, limit: int = 40) -> pd.DataFrame:
+    """A few samples per emotion, spread over splits and persons, in a stable order."""
+    rows = []
+    for _, group in index.groupby("emotion", sort=True):
+        group = group.sort_values(["split", "identity", "index"] if "identity" in group else ["index"])
+        step = max(1, len(group) // per_emotion)
+        rows.append(group.iloc[::step].head(per_emotion))
+    out = pd.concat(rows) if rows else index.head(0)
+    return out.head(limit)
+
+
+def _media(ds, row: pd.Series, exts: list[str]) -> dict[str, Any]:
+    """Inline media of one sample, by extension."""
+    out: dict[str, Any] = {"images": [], "audio": [], "text": None, "physio": None, "errors": []}
+    meta = {}
+    for ext in exts:
+        off, size = row.get(f"tar_offset.{ext}"), row.get(f"tar_size.{ext}")
+        if off is None or size is None or (isinstance(off, float) and math.isnan(off)):
+            continue
+        try:
+            data = ds.read_member(row["shard"], int(off), int(size))
+            last = ext.rsplit(".", 1)[-1].lower()
+            if last in IMAGE_EXT:
+                out["images"].append((ext, _data_uri("image/png", _thumbnail(data))))
+            elif last in AUDIO_EXT:
+                out["audio"].append((ext, _data_uri(AUDIO_EXT[last], data)))
+            elif last == "txt":
+                out["text"] = data.decode("utf-8", errors="replace")
+            elif last == "json":
+                meta = json.loads(data)
+            elif last == "npy":
+                out.setdefault("_npy", []).append((ext, data))
+        except Exception as exc:  # one unreadable member must not hide the rest of the page
+            out["errors"].append(f"{ext}: {type(exc).__name__}: {exc}")
+    for ext, data in out.pop("_npy", []):
+        try:
+            arr = np.load(io.BytesIO(data), allow_pickle=False)
+            phys = meta.get("physiology") or {}
+            names = phys.get("channels") or [f"ch{i}" for i in range(min(arr.shape))]
+            rate = phys.get("sampling_rate") or row.get("physiology.sampling_rate")
+            events = {k: row.get(f"episode.{k}") for k in ("onset", "apex", "offset")}
+            out["physio"] = physiology_svg(arr, names, float(rate) if rate else None, events)
+        except Exception as exc:
+            out["errors"].append(f"{ext}: {type(exc).__name__}: {exc}")
+    return out
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ name }} {{ version }}: affect-factory report</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:1400px}
+h1{margin-bottom:.2em} .sub{color:#555;margin-top:0}
+.ok{color:#137333;font-weight:bold} .bad{color:#c5221f;font-weight:bold}
+table{border-collapse:collapse;font-size:13px} td,th{border:1px solid #ddd;padding:4px 6px;vertical-align:top}
+th{background:#f4f4f4} .plots img{max-width:100%;border:1px solid #eee;margin:4px 0}
+.warn{background:#fff4e5;border-left:4px solid #f29900;padding:.5em 1em}
+audio{width:220px} .met{font-family:monospace}
+</style></head><body>
+<h1>{{ name }} {{ version }}</h1>
+<p class="sub">{{ description }}</p>
+<p>{{ samples }} synthetic samples of {{ identities }} synthetic persons; modalities: {{ modalities }}.
+Splits: {% for s, n in splits.items() %}{{ s }} {{ n }}{{ ", " if not loop.last }}{% endfor %}.
+Fairness audit: {% if audit.passed %}<span class="ok">passed</span>{% else %}<span class="bad">FAILED</span>{% endif %}
+({{ judged }} checks judged, {{ audit.not_judged }} not judged). Files: <a href="datasheet.md">datasheet.md</a>,
+<a href="audit.md">audit.md</a>, <a href="README.md">README.md</a>, <a href="croissant.json">croissant.json</a>.</p>
+<div class="warn"><b>Prohibited uses:</b> emotion inference in workplaces and education institutions
+(EU AI Act Art. 5(1)(f)); other emotion recognition is high-risk (Annex III 1(c)) and exposed persons
+must be informed (Art. 50(3)). The expressions are synthetic prototypes, not people's feelings.</div>
+{% if audit.broken %}<h2>Broken thresholds</h2><ul>{% for b in audit.broken %}<li>{{ b }}</li>{% endfor %}</ul>{% endif %}
+<h2>Audit plots</h2>
+<div class="plots">{% for p in plots %}<figure><img src="{{ p.uri }}" alt="{{ p.name }}"><figcaption>{{ p.name }}</figcaption></figure>{% endfor %}</div>
+<h2>Samples</h2>
+<p>{{ rows | length }} of {{ samples }} samples ({{ per_emotion }} per emotion at most). ✓/✗: measured value met its target.</p>
+<table id="samples"><thead><tr><th>key</th><th>split</th><th>emotion</th><th>person</th>{% for f in factors %}<th>{{ f }}</th>{% endfor %}
+<th>face</th><th>speech</th><th>physiology</th><th>targets met</th></tr></thead><tbody>
+{% for r in rows %}<tr class="sample" data-key="{{ r.key }}"><td>{{ r.key }}</td><td>{{ r.split }}</td><td>{{ r.emotion }} ({{ r.intensity }})</td><td>{{ r.identity }}</td>
+{% for f in factors %}<td>{{ r.factors[f] }}</td>{% endfor %}
+<td>{% for ext, uri in r.media.images %}<img class="face" src="{{ uri }}" alt="{{ r.key }}.{{ ext }}" title="{{ ext }}">{% else %}–{% endfor %}</td>
+<td>{% for ext, uri in r.media.audio %}<audio controls preload="metadata" src="{{ uri }}" title="{{ r.key }}.{{ ext }}"></audio>{% endfor %}
+{% if r.media.text %}<div><i>{{ r.media.text }}</i></div>{% endif %}{% if not r.media.audio and not r.media.text %}–{% endif %}</td>
+<td>{% if r.media.physio %}{{ r.media.physio | safe }}{% else %}–{% endif %}</td>
+<td class="met">{% for m, v in r.met.items() %}{{ m }} {{ "✓" if v else "✗" }}<br>{% endfor %}{% for e in r.media.errors %}<span class="bad">{{ e }}</span><br>{% endfor %}</td></tr>
+{% endfor %}</tbody></table>
+<p class="sub">Made by affect-factory {{ tool }} from manifest.json, index.parquet and audit.json.</p>
+</body></html>
+"""
+
+
+def _met(row: pd.Series, cols: list[str]) -> dict[str, bool]:
+    out = {}
+    for c in cols:
+        v = row.get(c)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        out[c.replace(".met.", ":")] = bool(v)
+    return out
+
+
+def render_report(ds, audit: dict[str, Any], per_emotion: int = 3, limit: int = 40) -> str:
+    """The report page as an HTML string."""
+    import jinja2
+
+    from factory.audit import PLOTS_DIR, demographic_factors, make_plots
+
+    index = ds.index
+    exts = [c.split(".", 1)[1] for c in index.columns if c.startswith("tar_size.")]
+    met_cols = [c for c in index.columns if ".met." in c]
+    factors = demographic_factors(ds.manifest, index)
+    rows = []
+    for _, row in pick_samples(index, per_emotion, limit).iterrows():
+        rows.append({"key": row["key"], "split": row["split"], "emotion": row["emotion"],
+                     "intensity": f"{row['intensity']:.2f}" if "intensity" in row else "",
+                     "identity": row.get("identity", ""), "factors": {f: row.get(f) for f in factors},
+                     "media": _media(ds, row, exts), "met": _met(row, met_cols)})
+    plots = []
+    paths = audit.get("plots") or {}
+    if paths:
+        for name, rel in paths.items():
+            path = f"{ds.root}/{rel}"
+            if ds.fs.exists(path):
+                with ds.fs.open(path, "rb") as f:
+                    plots.append({"name": name, "uri": _data_uri("image/png", f.read())})
+    else:
+        plots = [{"name": k, "uri": _data_uri("image/png", v)} for k, v in make_plots(audit).items()]
+    mods = [m for m, s in ((ds.manifest.get("recipe") or {}).get("modalities") or {}).items() if s]
+    env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    recipe = ds.manifest.get("recipe") or {}
+    return env.from_string(_PAGE).render(
+        name=ds.manifest.get("name"), version=ds.manifest.get("version"), description=recipe.get("description", ""),
+        samples=len(index), identities=index["identity"].nunique() if "identity" in index else "?",
+        modalities=", ".join(mods), splits=audit.get("splits", {}), audit=audit,
+        judged=sum(1 for c in audit["checks"] if c["judged"]), plots=plots, rows=rows, factors=factors,
+        per_emotion=per_emotion, tool=(ds.manifest.get("packages") or {}).get("affect-factory", ""))
+
+
+def write_report(ds, audit: Optional[dict[str, Any]] = None, per_emotion: int = 3, limit: int = 40) -> str:
+    """Write DIR/report.html; uses DIR/audit.json when `audit` is not given (or runs the audit)."""
+    if isinstance(ds, str) or hasattr(ds, "__fspath__"):
+        from factory.document import open_finished
+
+        ds = open_finished(str(ds))
+    if audit is None:
+        from factory.audit import AUDIT_JSON, run_audit
+
+        path = f"{ds.root}/{AUDIT_JSON}"
+        audit = None
+        if ds.fs.exists(path):
+            with ds.fs.open(path, "rb") as f:
+                cached = json.loads(f.read())
+            if cached.get("index_sha256") == (ds.manifest.get("index") or {}).get("sha256"):
+                audit = cached
+        if audit is None:
+            audit = run_audit(ds)
+    return ds.write_text(REPORT, render_report(ds, audit, per_emotion, limit))

@@ -1,0 +1,82 @@
+"""`evaluate`: real only vs real + synthetic vs synthetic, scored on the real test set."""
+import json
+
+import pandas as pd
+import pytest
+
+from factory.cli import main
+from factory.errors import FactoryError
+from factory.evaluate import evaluate, load_table
+
+COMPLEMENT = """
+name: small-complement
+seed: 3
+size: auto
+shard_size: 16
+emotions: [neutral, happiness, anger, fear]
+population:
+  sex: {{female: 1, male: 1}}
+  skin_tone: {{2: 1, 6: 1, 9: 1}}
+  age_band: {{"18-29": 1, "65+": 1}}
+balance: [[emotion, sex]]
+splits: {{train: 1.0}}
+modalities:
+  physiology: {{signals: [ecg, eda, rsp], sampling_rate: 128}}
+complement: {{path: {real}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory, small_dataset):
+    folder = tmp_path_factory.mktemp("complement")
+    recipe = folder / "complement.yaml"
+    recipe.write_text(COMPLEMENT.format(real=small_dataset))
+    # Top up to 3x the largest cell so the complement is clearly larger than the real set.
+    recipe.write_text(recipe.read_text().replace("size: auto", "size: 96"))
+    out = folder / "data"
+    assert main(["generate", str(recipe), "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_complement_of_a_factory_dataset_is_recorded(synthetic, small_dataset):
+    manifest = json.loads((synthetic / "manifest.json").read_text())
+    assert manifest["complement"]["file"] == small_dataset.name
+    assert manifest["complement"]["rows"] == 28 and manifest["complement"]["combined_size"] == 96
+    assert sum(e["count"] for e in manifest["shards"].values()) == 96 - 28
+
+
+def test_evaluate_scores_three_training_sets(synthetic, small_dataset, tmp_path):
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--real", str(small_dataset), "--synthetic", str(synthetic), "--out", str(out)]) == 0
+    report = json.loads((out / "evaluation.json").read_text())
+    real_train = load_table(f"{small_dataset}:train")
+    assert report["train_sizes"]["real"] == len(real_train)
+    # Every synthetic sample is used: the test fails if any were silently dropped.
+    assert report["train_sizes"]["real+synthetic"] == len(real_train) + 96 - 28
+    for name, r in report["results"].items():
+        assert 0 <= r["accuracy"] <= 1 and 0 <= r["macro_f1"] <= 1 and 0 <= r["roc_auc_ovr"] <= 1
+        assert set(r["recall"]) <= {"neutral", "happiness", "anger", "fear"}
+        assert "sex" in r["groups"] and 0 <= r["groups"]["sex"]["accuracy_gap"] <= 1
+    assert report["results"]["real"] != report["results"]["real+synthetic"]
+    assert (out / "evaluation.md").read_text().count("|") > 10 and (out / "evaluation.png").stat().st_size > 1000
+
+
+def test_feature_mismatch_lists_the_difference(small_dataset):
+    real = load_table(f"{small_dataset}:train")
+    synth = real.drop(columns=["physiology.measured.scl"])
+    with pytest.raises(FactoryError, match="only real: \\['physiology.measured.scl'\\]"):
+        evaluate(real, load_table(f"{small_dataset}:test"), synth)
+
+
+def test_test_class_absent_from_training_is_named(small_dataset):
+    real = load_table(f"{small_dataset}:train")
+    test = load_table(f"{small_dataset}:test")
+    with pytest.raises(FactoryError, match="fear"):
+        evaluate(real[real["emotion"] != "fear"], test, real)
+
+
+def test_missing_split_and_file(small_dataset, tmp_path):
+    with pytest.raises(FactoryError, match="no 'validation' split"):
+        load_table(f"{small_dataset}:validation")
+    with pytest.raises(FactoryError, match="no such"):
+        load_table(str(tmp_path / "none.csv"))
