@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--estimator", default="logistic", help="logistic | forest")
     c.add_argument("--out", default="evaluation", help="folder for evaluation.json/.md/.png")
     c.set_defaults(func=cmd_evaluate)
+
+    c = sub.add_parser("features", help="measure a real physiology corpus with the factory's own code")
+    c.add_argument("listing", help="CSV/Parquet: file, channels, sampling_rate, start, duration, onset, labels...")
+    c.add_argument("--out", default="features.parquet")
+    c.set_defaults(func=cmd_features)
     return p
 
 
@@ -278,6 +283,16 @@ def cmd_evaluate(args) -> int:
     console.print(t)
     for path in write_report(ev, Path(args.out)):
         console.print(f"wrote {path}")
+    return 0
+
+
+def cmd_features(args) -> int:
+    from factory.features import corpus_features
+
+    table = corpus_features(Path(args.listing))
+    table.to_parquet(args.out, index=False)
+    console.print(f"wrote {args.out}: {len(table)} windows, "
+                  f"{sum(c.startswith('physiology.measured.') for c in table.columns)} features")
     return 0
 
 

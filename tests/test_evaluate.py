@@ -80,3 +80,25 @@ def test_missing_split_and_file(small_dataset, tmp_path):
         load_table(f"{small_dataset}:validation")
     with pytest.raises(FactoryError, match="no such"):
         load_table(str(tmp_path / "none.csv"))
+
+
+def test_features_of_raw_recordings_match_the_factorys_columns(small_dataset, tmp_path):
+    """Raw signals measured by `features` give the same columns and values as the index."""
+    import webdataset as wds
+
+    index = load_table(str(small_dataset))
+    rows = []
+    for sample in wds.WebDataset(sorted(str(p) for p in small_dataset.glob("train-*.tar")), shardshuffle=False).decode():
+        np_path = tmp_path / f"{sample['__key__']}.npy"
+        import numpy as np
+        np.save(np_path, sample["physio.npy"])
+        rows.append({"file": np_path.name, "channels": "+".join(sample["json"]["physiology"]["channels"]),
+                     "sampling_rate": 128, "onset": 3, "emotion": sample["json"]["emotion"], "key": sample["__key__"]})
+    listing = tmp_path / "listing.csv"
+    pd.DataFrame(rows).to_csv(listing, index=False)
+    assert main(["features", str(listing), "--out", str(tmp_path / "f.parquet")]) == 0
+    feats = pd.read_parquet(tmp_path / "f.parquet").set_index("key")
+    ours = index.set_index("key").loc[feats.index]
+    for col in ("physiology.measured.heart_rate", "physiology.measured.scr_count", "physiology.measured.scl_change"):
+        assert col in feats.columns
+        pd.testing.assert_series_equal(feats[col], ours[col], check_names=False, atol=1e-3)
