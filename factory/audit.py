@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import time
 import warnings
 from functools import partial
 from typing import Any, Optional
@@ -348,7 +347,6 @@ def _downstream(manifest, index, th, estimator):
 
 def audit_index(manifest: dict[str, Any], index: pd.DataFrame, estimator="logistic") -> dict[str, Any]:
     """All four sections and the threshold checks, as JSON-able data (no files written)."""
-    start = time.perf_counter()
     th = thresholds_of(manifest)
     if "emotion" not in index.columns:
         raise FactoryError("index.parquet has no `emotion` column; is this an affect-factory dataset?")
@@ -372,7 +370,6 @@ def audit_index(manifest: dict[str, Any], index: pd.DataFrame, estimator="logist
         "broken": [f"{c['section']}: {c['name']} = {c['value']} (threshold {c['threshold']}; {c['detail']})"
                    for c in broken],
         "not_judged": sum(1 for c in checks if not c["judged"]),
-        "seconds": round(time.perf_counter() - start, 3),
     }
 
 
@@ -392,6 +389,18 @@ def run_audit(ds, plots: bool = True, estimator="logistic") -> dict[str, Any]:
     ds.write_text(AUDIT_JSON, json.dumps(result, indent=2, sort_keys=False, allow_nan=False) + "\n")
     ds.write_text(AUDIT_MD, audit_markdown(result))
     return result
+
+
+def current_audit(ds) -> dict[str, Any]:
+    """DIR/audit.json when it was made from this very index (same SHA-256), else a fresh audit."""
+    path = f"{ds.root}/{AUDIT_JSON}"
+    if ds.fs.exists(path):
+        with ds.fs.open(path, "rb") as f:
+            cached = json.loads(f.read())
+        if (cached.get("index_sha256") == (ds.manifest.get("index") or {}).get("sha256")
+                and cached.get("thresholds") == thresholds_of(ds.manifest).model_dump()):
+            return cached
+    return run_audit(ds)
 
 
 # ---------------------------------------------------------------- audit.md

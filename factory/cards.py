@@ -358,17 +358,18 @@ CROISSANT_CONTEXT = {
 def write_cards(ds, audit: Optional[dict[str, Any]] = None) -> dict[str, str]:
     """Write datasheet.md, README.md and croissant.json; returns {name: path}.
 
-    `audit` is the result of factory.audit.run_audit; without it the audit runs (and writes
-    its files) first, so a card never goes out without one.
+    `audit` is the result of factory.audit.run_audit; without it DIR/audit.json is used if it
+    was made from this index and thresholds, else the audit runs first (a card never goes out
+    without one).
     """
     if isinstance(ds, str) or hasattr(ds, "__fspath__"):
         from factory.document import open_finished
 
         ds = open_finished(str(ds))
     if audit is None:
-        from factory.audit import run_audit
+        from factory.audit import current_audit
 
-        audit = run_audit(ds)
+        audit = current_audit(ds)
     ctx = context(ds, audit)
     sheet = render_datasheet(ctx)
     return {

@@ -73,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("dir")
     c.set_defaults(func=cmd_card)
 
+    c = sub.add_parser("publish", help="upload a finished dataset, card included, to the Hugging Face Hub")
+    c.add_argument("dir")
+    c.add_argument("--repo-id", help="USER/NAME of the dataset repository (default: the recipe's publish.repo_id)")
+    vis = c.add_mutually_exclusive_group()
+    vis.add_argument("--private", action="store_true", default=None, help="make a new repository private")
+    vis.add_argument("--public", dest="private", action="store_false", help="make a new repository public")
+    c.add_argument("--dry-run", action="store_true", help="list the files and check the card; upload nothing")
+    c.set_defaults(func=cmd_publish)
+
     c = sub.add_parser("report", help="write report.html, one offline page to look at the dataset")
     c.add_argument("dir")
     c.set_defaults(func=cmd_report)
@@ -293,6 +302,31 @@ def cmd_features(args) -> int:
     table.to_parquet(args.out, index=False)
     console.print(f"wrote {args.out}: {len(table)} windows, "
                   f"{sum(c.startswith('physiology.measured.') for c in table.columns)} features")
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from factory.publish import plan_publish, publish
+
+    plan = plan_publish(args.dir, repo_id=args.repo_id, private=args.private)
+    t = Table(title=f"{plan.folder} -> datasets/{plan.repo_id} ({'private' if plan.private else 'public'})",
+              title_justify="left")
+    t.add_column("file"); t.add_column("bytes", justify="right")
+    for name, size in plan.files:
+        t.add_row(name, f"{size:,}")
+    t.add_row("[bold]total", f"[bold]{plan.total_bytes:,}")
+    console.print(t)
+    if not plan.card_found:
+        errors.print(f"[yellow]README.md is absent:[/] {plan.folder} has no Hub dataset card", soft_wrap=True)
+    for problem in plan.problems:
+        errors.print(f"[red]✗[/] {problem}", soft_wrap=True)
+    if args.dry_run:
+        if not plan.problems:
+            console.print(f"[green]ok[/] {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB; the card's "
+                          f"data_files patterns match every shard (dry run: nothing uploaded)", soft_wrap=True)
+        return 1 if plan.problems else 0
+    publish(plan)
+    console.print(f"[green]published[/] {plan.url}")
     return 0
 
 

@@ -136,7 +136,8 @@ class Modalities(_Strict):
 
 
 def _default_modalities() -> Modalities:
-    return Modalities(physiology=PhysiologySettings())
+    # The embedded default: every modality, all offline (neurokit2, eSpeak NG, procedural faces).
+    return Modalities(physiology=PhysiologySettings(), speech=SpeechSettings(), face=FaceSettings())
 
 
 class Complement(_Strict):

@@ -173,7 +173,7 @@ def render_report(ds, audit: dict[str, Any], per_emotion: int = 3, limit: int = 
     """The report page as an HTML string."""
     import jinja2
 
-    from factory.audit import PLOTS_DIR, demographic_factors, make_plots
+    from factory.audit import demographic_factors, make_plots
 
     index = ds.index
     exts = [c.split(".", 1)[1] for c in index.columns if c.startswith("tar_size.")]
@@ -213,15 +213,7 @@ def write_report(ds, audit: Optional[dict[str, Any]] = None, per_emotion: int = 
 
         ds = open_finished(str(ds))
     if audit is None:
-        from factory.audit import AUDIT_JSON, run_audit
+        from factory.audit import current_audit
 
-        path = f"{ds.root}/{AUDIT_JSON}"
-        audit = None
-        if ds.fs.exists(path):
-            with ds.fs.open(path, "rb") as f:
-                cached = json.loads(f.read())
-            if cached.get("index_sha256") == (ds.manifest.get("index") or {}).get("sha256"):
-                audit = cached
-        if audit is None:
-            audit = run_audit(ds)
+        audit = current_audit(ds)
     return ds.write_text(REPORT, render_report(ds, audit, per_emotion, limit))

@@ -373,7 +373,7 @@ def _shade(img: Image.Image, idt: FaceIdentity, lay: Layout, aus: dict[int, floa
     dm.polygon(fr.px(lay.neck), fill=104)
     dm.polygon(fr.px(np.vstack([lm[2:15], lm[14:1:-1] + (0, 0.2)])), fill=70)
     dm.polygon(fr.px(lay.head), fill=100)
-    c = lay.extra["skull"].mean(0) * 0 + np.array([(lm[0, 0] + lm[16, 0]) / 2 - 0.12, -0.3])
+    c = np.array([(lm[0, 0] + lm[16, 0]) / 2 - 0.12, -0.3])   # key light from the upper left
     dm.ellipse([*fr.pt(c - (0.72, 1.0)), *fr.pt(c + (0.72, 1.0))], fill=136)
     for k, eye in enumerate((lm[36:42], lm[42:48])):
         e = eye.mean(0) + (0.02 * (1 if k == 0 else -1), -0.04)

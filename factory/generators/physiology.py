@@ -151,38 +151,32 @@ def _time(tg, fs):
     return np.arange(int(round(tg["duration"] * fs))) / fs
 
 
+def _rate_following(tg, fs, rng, base_key: str, target_key: str, simulate) -> np.ndarray:
+    """`simulate(duration, rate, seed)` at the baseline rate, time-warped to follow the response."""
+    t = _time(tg, fs)
+    base = tg[base_key]
+    seed = int(rng.integers(2**31))
+    curve = _rate_curve(t, base, tg[target_key], tg["onset"], tg["offset"])
+    return _time_warp(lambda d: simulate(d, base, seed), t, curve, base, fs)
+
+
 def ecg_simulate(tg, fs, rng):
     """ECG (ecgsyn) at the baseline rate and HRV, time-warped to the response rate."""
-    t = _time(tg, fs)
-    hr0 = tg["heart_rate_baseline"]
-    hr_std = tg["sdnn"] * hr0 ** 2 / 60000.0   # SDNN (ms) -> heart-rate std (bpm)
-    seed = int(rng.integers(2**31))
-    sim = lambda d: nk.ecg_simulate(duration=d, sampling_rate=fs, heart_rate=hr0, heart_rate_std=hr_std,
-                                    method="ecgsyn", random_state=seed)
-    curve = _rate_curve(t, hr0, tg["heart_rate"], tg["onset"], tg["offset"])
-    return _time_warp(sim, t, curve, hr0, fs)
+    hr_std = tg["sdnn"] * tg["heart_rate_baseline"] ** 2 / 60000.0   # SDNN (ms) -> heart-rate std (bpm)
+    return _rate_following(tg, fs, rng, "heart_rate_baseline", "heart_rate", lambda d, hr, seed: nk.ecg_simulate(
+        duration=d, sampling_rate=fs, heart_rate=hr, heart_rate_std=hr_std, method="ecgsyn", random_state=seed))
 
 
 def ppg_simulate(tg, fs, rng):
     """PPG at the baseline rate, time-warped like the ECG."""
-    t = _time(tg, fs)
-    hr0 = tg["heart_rate_baseline"]
-    seed = int(rng.integers(2**31))
-    sim = lambda d: nk.ppg_simulate(duration=d, sampling_rate=fs, heart_rate=hr0, motion_amplitude=0.05,
-                                    powerline_amplitude=0.0, random_state=seed)
-    curve = _rate_curve(t, hr0, tg["heart_rate"], tg["onset"], tg["offset"])
-    return _time_warp(sim, t, curve, hr0, fs)
+    return _rate_following(tg, fs, rng, "heart_rate_baseline", "heart_rate", lambda d, hr, seed: nk.ppg_simulate(
+        duration=d, sampling_rate=fs, heart_rate=hr, motion_amplitude=0.05, powerline_amplitude=0.0, random_state=seed))
 
 
 def rsp_simulate(tg, fs, rng):
     """Respiration (breathmetrics) at the baseline rate, time-warped to the response rate."""
-    t = _time(tg, fs)
-    r0 = tg["resp_rate_baseline"]
-    seed = int(rng.integers(2**31))
-    sim = lambda d: nk.rsp_simulate(duration=d, sampling_rate=fs, respiratory_rate=r0, method="breathmetrics",
-                                    random_state=seed)
-    curve = _rate_curve(t, r0, tg["resp_rate"], tg["onset"], tg["offset"])
-    return _time_warp(sim, t, curve, r0, fs)
+    return _rate_following(tg, fs, rng, "resp_rate_baseline", "resp_rate", lambda d, rate, seed: nk.rsp_simulate(
+        duration=d, sampling_rate=fs, respiratory_rate=rate, method="breathmetrics", random_state=seed))
 
 
 def eda_simulate(tg, fs, rng):
