@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCALING_RECIPE = """
 name: bench-scaling
 seed: 2
-size: 160
+size: 200
 shard_size: 10
 emotions: [neutral, happiness, sadness, anger, fear]
 population: {sex: {female: 1, male: 1}}
@@ -46,7 +46,7 @@ def _warm(recipe_json: str) -> bool:
     return True
 
 
-def one_vs_two_workers() -> dict[str, float]:
+def one_vs_two_workers(repeats: int = 2) -> dict[str, float]:
     """Seconds for the scaling recipe: in process (warm), 2 warm workers, 2 workers cold."""
     from factory.execute import connect, generate
     from factory.plan import make_plan
@@ -57,16 +57,17 @@ def one_vs_two_workers() -> dict[str, float]:
     out: dict[str, float] = {"samples": len(plan.samples)}
     with tempfile.TemporaryDirectory() as tmp:
         _warm(recipe.model_dump_json())
-        start = time.perf_counter()
-        generate(recipe, plan, f"{tmp}/one")
-        out["one"] = time.perf_counter() - start
-
         client, cluster = connect(None, 2)
         try:
             client.run(_warm, recipe.model_dump_json())
-            start = time.perf_counter()
-            generate(recipe, plan, f"{tmp}/two", scheduler=cluster.scheduler_address)
-            out["two"] = time.perf_counter() - start
+            out["one"] = out["two"] = math.inf
+            for attempt in range(repeats):        # interleaved, best of each: the 2 cores are shared
+                start = time.perf_counter()
+                generate(recipe, plan, f"{tmp}/one", force=True)
+                out["one"] = min(out["one"], time.perf_counter() - start)
+                start = time.perf_counter()
+                generate(recipe, plan, f"{tmp}/two", scheduler=cluster.scheduler_address, force=True)
+                out["two"] = min(out["two"], time.perf_counter() - start)
         finally:
             client.close()
             cluster.close()
@@ -126,7 +127,7 @@ def run() -> list[dict]:
     n = m["samples"]
     rows = [
         {"benchmark": "1 worker (in process, warm)", "value": f"{n / m['one']:.2f} samples/s",
-         "detail": f"{n:.0f} samples, 16 shards; physiology ecg+eda+rsp at 128 Hz, 10 s"},
+         "detail": f"{n:.0f} samples, 20 shards; physiology ecg+eda+rsp at 128 Hz, 10 s; best of 2"},
         {"benchmark": "2 workers (LocalCluster, warm)", "value": f"{n / m['two']:.2f} samples/s",
          "detail": "2 processes x 1 thread; same shards, byte-identical" if m["identical"] else "BYTES DIFFER"},
         {"benchmark": "2 workers / 1 worker", "value": f"{m['one'] / m['two']:.2f}x", "detail": "target >= 1.8x"},
@@ -139,7 +140,7 @@ def run() -> list[dict]:
                      "detail": "default backend, demo recipe settings, one core"})
     e = estimate(costs)
     rows.append({"benchmark": "estimate: 1,000,000 demo samples, 50 nodes x 32 cores",
-                 "value": f"{e['wall_h']:.1f} h", "detail": (
+                 "value": f"{e['wall_h'] * 60:.0f} min", "detail": (
                      f"{e['shards']:.0f} shards of 200 ({e['shard_mb']:.0f} MB each), {e['total_gb']:.0f} GB, "
                      f"{e['core_hours']:.0f} core-hours, {e['task_s']:.0f} s per task, "
                      f"{e['tasks_per_s']:.2f} tasks/s at the scheduler")})

@@ -1,13 +1,10 @@
 """Complement plans: only the deficit of each balanced cell is planned, mapped from real labels."""
-from pathlib import Path
-
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from factory.cli import main
-from factory.complement import complement_plan, real_cell_counts
+from factory.complement import complement_plan
 from factory.errors import FactoryError
 from factory.plan import largest_remainder
 from factory.recipe import Recipe

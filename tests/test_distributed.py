@@ -227,7 +227,7 @@ def test_sigkill_then_resume_gives_the_same_bytes(recipe_path, reference, tmp_pa
     assert not (out / "index.parquet").exists()
 
     resumed = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=120)
-    assert "kept from before" in resumed.stdout, resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0 and "kept from before" in resumed.stdout, resumed.stdout + resumed.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] is True
     assert_same_dataset(out, reference)

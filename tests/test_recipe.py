@@ -68,3 +68,14 @@ def test_cli_bad_recipe_exits_2_without_traceback(tmp_path, capsys):
 def test_missing_recipe_file(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
     assert "no such recipe file" in capsys.readouterr().err
+
+
+def test_every_shipped_recipe_is_valid():
+    from pathlib import Path
+
+    from factory.recipe import load_recipe
+
+    recipes = sorted(Path(__file__).resolve().parents[1].joinpath("recipes").glob("*.yaml"))
+    assert len(recipes) >= 4
+    for path in recipes:
+        assert load_recipe(path).name

@@ -46,7 +46,7 @@ def multimodal(tmp_path_factory):
 
 def browser():
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.skip("Debian chromium + chromium-driver are not installed; run `make browser`")
+        pytest.fail("Debian chromium + chromium-driver are not installed; run `make browser`")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -6,7 +6,6 @@ a local folder or raises a FactoryError that says how to pre-download it.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from factory.errors import FactoryError

@@ -155,7 +155,7 @@ def render(idt: FaceIdentity, lm: np.ndarray, aus: dict[int, float], pose: Pose,
     fr = Frame(res)
     img = Image.new("RGB", (res, res), idt.background)
     d = ImageDraw.Draw(img, "RGBA")
-    _draw_body(d, fr, idt, lay)
+    _draw_body(img, d, fr, idt, lay)
     _draw_eyes(d, fr, idt, lay)
     _draw_brows(d, fr, idt, lay)
     _draw_nose(d, fr, idt, lay)
@@ -167,7 +167,7 @@ def render(idt: FaceIdentity, lm: np.ndarray, aus: dict[int, float], pose: Pose,
     return out, lay.lm * FACE_SCALE * size + np.array(FACE_CENTRE) * size
 
 
-def _draw_body(d: ImageDraw.ImageDraw, fr: Frame, idt: FaceIdentity, lay: Layout) -> None:
+def _draw_body(img: Image.Image, d: ImageDraw.ImageDraw, fr: Frame, idt: FaceIdentity, lay: Layout) -> None:
     skin, hair = idt.skin, idt.hair_colour
     if lay.hair_back is not None:
         d.polygon(fr.px(lay.hair_back), fill=_scale(hair, 0.82))
@@ -178,6 +178,7 @@ def _draw_body(d: ImageDraw.ImageDraw, fr: Frame, idt: FaceIdentity, lay: Layout
         c = ear.mean(0)
         d.ellipse([*fr.pt(c - (0.045, 0.11)), *fr.pt(c + (0.045, 0.11))], fill=_scale(skin, 0.78) + (110,))
     d.polygon(fr.px(lay.head), fill=skin)
+    _draw_ridge_sheen(img, fr, idt, lay)
     if lay.beard is not None:
         d.polygon(fr.px(lay.beard), fill=_scale(hair, 0.9) + (int(255 * idt.beard * 0.6),))
         lm = lay.lm
@@ -186,6 +187,23 @@ def _draw_body(d: ImageDraw.ImageDraw, fr: Frame, idt: FaceIdentity, lay: Layout
     if lay.hair_front is not None:
         alpha = 150 if idt.hair_style == "buzz" else 255
         d.polygon(fr.px(lay.hair_front), fill=hair + (alpha,))
+
+
+def _draw_ridge_sheen(img: Image.Image, fr: Frame, idt: FaceIdentity, lay: Layout) -> None:
+    """Dark skin: soft specular light on the brow ridges (anchored to the eyes, i.e. the bone),
+    painted under the brows, so a brow reads as dark hair against lit skin wherever it moves."""
+    k = sheen(idt.skin)
+    if k <= 0:
+        return
+    q = 4                                               # mask at 1/q resolution, blurred
+    lr = Frame(fr.res // q)
+    mask = Image.new("L", (lr.res, lr.res), 0)
+    dm = ImageDraw.Draw(mask)
+    for eye in (lay.lm[36:42], lay.lm[42:48]):
+        c = eye.mean(0) - (0.0, 0.25)
+        dm.ellipse([*lr.pt(c - (0.24, 0.12)), *lr.pt(c + (0.24, 0.12))], fill=220)
+    mask = mask.filter(ImageFilter.GaussianBlur(lr.r(0.07))).resize(img.size, Image.BILINEAR)
+    img.paste(_mix(idt.skin, SHEEN_COLOUR, 0.46 * k), (0, 0), mask)
 
 
 def _eye_curves(eye: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -212,6 +230,8 @@ def _draw_brows(d: ImageDraw.ImageDraw, fr: Frame, idt: FaceIdentity, lay: Layou
     colour = _mix(_scale(idt.hair_colour, 0.75), idt.skin, 0.15)
     if idt.hair_style == "receding" or max(idt.hair_colour) > 150:
         colour = _mix(colour, (60, 50, 44), 0.4)
+    if _luma(colour) < _luma(idt.skin):   # dark skin: keep the brow hair clearly below the skin
+        colour = _mix(colour, (8, 7, 6), 0.6 * sheen(idt.skin))
     prof = np.array([0.45, 0.85, 1.0, 1.08, 1.0])[:, None]
     for idx in ((17, 18, 19, 20, 21), (26, 25, 24, 23, 22)):
         pts = lay.lm[list(idx)]
@@ -241,10 +261,15 @@ def _draw_mouth(img: Image.Image, d: ImageDraw.ImageDraw, fr: Frame, idt: FaceId
     outer_up, outer_lo, inner_up, inner_lo = _mouth_polys(lm)
     lip = _mix(idt.skin, (168, 78, 80), 0.32 if idt.skin_tone <= 6 else 0.18)
     lip = _scale(lip, 0.86 if idt.skin_tone <= 6 else 0.9)
+    # dark skin: two-toned lips as often seen (lighter, rosier lower lip; darker upper lip),
+    # so the lip outline keeps a contrast relative to the skin's own luminance
+    k = sheen(idt.skin)
+    upper = _mix(_scale(lip, 0.88), (20, 14, 14), 0.3 * k)
+    lip = _mix(lip, (156, 96, 98), 0.38 * k)
     gap = float(np.max(lm[[65, 66, 67], 1] - lm[[63, 62, 61], 1]))
     if gap > 0.006:
         _draw_mouth_inside(img, fr, np.vstack([inner_up, inner_lo]), inner_up, inner_lo, gap)
-    d.polygon(fr.px(np.vstack([outer_up, inner_up[::-1]])), fill=_scale(lip, 0.88))
+    d.polygon(fr.px(np.vstack([outer_up, inner_up[::-1]])), fill=upper)
     d.polygon(fr.px(np.vstack([outer_lo, inner_lo[::-1]])), fill=lip)
     if gap <= 0.006:
         d.line(fr.px(inner_up), fill=_scale(lip, 0.45) + (220,), width=max(1, int(fr.r(0.014))))
@@ -276,8 +301,33 @@ def _stroke(d: ImageDraw.ImageDraw, fr: Frame, pts: np.ndarray, value: int, widt
                width=max(1, int(round(fr.r(width)))), joint="curve")
 
 
+def _luma(c) -> float:
+    """sRGB-encoded luma (BT.601) of a colour, 0..1."""
+    return (0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]) / 255.0
+
+
+def sheen(skin) -> float:
+    """How much expression cues on this skin are carried by highlights, 0..1.
+
+    Dark lines (creases, liner, brows) stop reading on dark skin: the skin is already near the
+    bottom of the range. In photographs such skin shows its folds through specular and rim
+    light on the raised side of each fold. 0 on MST 1-4 (pixels unchanged there), about 0.08
+    on MST 5 and rising to 1 on MST 10.
+    """
+    return float(np.clip((0.8 - _luma(skin)) / 0.62, 0.0, 1.0))
+
+
+SHEEN_COLOUR = (214, 198, 186)   # soft, slightly warm specular light
+
+
 def _draw_lines(img: Image.Image, fr: Frame, idt: FaceIdentity, lay: Layout, aus: dict[int, float]) -> None:
-    """Creases, wrinkles and lid lines: drawn into masks, then painted in a darker skin colour."""
+    """Creases, wrinkles and lid lines: drawn into masks, then painted in a darker skin colour.
+
+    On darker skin (`sheen` > 0) every fold also gets a highlight on its raised side (the `lit`
+    direction: the cheek above a nasolabial fold, the skin below a forehead line, the bulge
+    between glabellar furrows), and the brow bone, upper-lip border and lower lip get
+    luminance-aware highlights, so expressions read as well as on light skin.
+    """
     lm, age = lay.lm, idt.wrinkles
     # masks only over the face's bounding box (faster than full-size masks)
     box = np.array(fr.px(lay.head)).reshape(-1, 2)
@@ -288,60 +338,86 @@ def _draw_lines(img: Image.Image, fr: Frame, idt: FaceIdentity, lay: Layout, aus
     dc = ImageDraw.Draw(crease)
     liner = Image.new("L", crease.size, 0)
     dl = ImageDraw.Draw(liner)
+    k = sheen(idt.skin)
+    ridge = Image.new("L", crease.size, 0) if k > 0 else None
+    dr = ImageDraw.Draw(ridge) if ridge is not None else None
     au = lambda k: aus.get(k, 0.0)  # noqa: E731
+
+    def fold(pts, value: int, width: float, lit=(0.0, 1.0)) -> None:
+        """A crease, plus (dark skin) its highlight offset towards the raised, lit side."""
+        pts = np.asarray(pts, float)
+        _stroke(dc, fr, pts, value, width)
+        if dr is not None:
+            _stroke(dr, fr, pts + np.asarray(lit) * (1.6 * width + 0.006), value, 1.3 * width)
+
+    def shine(pts, value: int, width: float) -> None:
+        if dr is not None:
+            _stroke(dr, fr, pts, value, width)
+
     for eye, sgn in ((lm[36:42], -1), (lm[42:48], 1)):
         upper, lower = _eye_curves(eye)
-        d = ImageDraw.Draw(liner)
-        d.line(fr.px(upper), fill=235, width=max(1, int(fr.r(0.02))), joint="curve")
-        d.line(fr.px(lower), fill=90, width=max(1, int(fr.r(0.008))), joint="curve")
-        fold = eye[[0, 1, 2, 3]].copy()
-        fold[1:3, 1] -= 0.045 + 0.03 * au(5)
-        fold[:, 0] += [-0.015 * sgn, 0, 0, 0.01 * sgn]
-        _stroke(dc, fr, fold, 120 + int(60 * au(5)), 0.01)
+        dl.line(fr.px(upper), fill=235, width=max(1, int(fr.r(0.02))), joint="curve")
+        dl.line(fr.px(lower), fill=90, width=max(1, int(fr.r(0.008))), joint="curve")
+        fold_ = eye[[0, 1, 2, 3]].copy()
+        fold_[1:3, 1] -= 0.045 + 0.03 * au(5)
+        fold_[:, 0] += [-0.015 * sgn, 0, 0, 0.01 * sgn]
+        fold(fold_, 120 + int(60 * au(5)), 0.01, (0.0, -1.0))
         bag = eye[[3, 4, 5, 0]].copy()
         bag[1:3, 1] += 0.05 - 0.015 * au(6)
-        _stroke(dc, fr, bag, int(170 * (0.5 * age + 0.6 * au(6) + 0.3 * au(7))), 0.009)
+        fold(bag, int(170 * (0.5 * age + 0.6 * au(6) + 0.3 * au(7))), 0.009, (0.0, -1.0))
         corner = eye[0] if sgn < 0 else eye[3]   # outer corner
-        for k, ang in enumerate((-0.5, 0.0, 0.5)):
+        for j, ang in enumerate((-0.5, 0.0, 0.5)):
             v = np.array([np.cos(ang) * sgn, np.sin(ang)])
-            seg = np.array([corner + v * 0.05, corner + v * 0.09 + (0, 0.01 * k - 0.01), corner + v * 0.13])
-            _stroke(dc, fr, seg, int(230 * min(1.0, 0.9 * au(6) + 0.5 * age)), 0.008)
+            seg = np.array([corner + v * 0.05, corner + v * 0.09 + (0, 0.01 * j - 0.01), corner + v * 0.13])
+            fold(seg, int(230 * min(1.0, 0.9 * au(6) + 0.5 * age)), 0.008, (0.0, 1.0))
     # forehead: AU1/AU2 lift it into horizontal lines; age leaves them
     brow_top = min(lm[17:27, 1].min(), -0.5)
     strength = min(1.0, 0.8 * au(1) + 0.6 * au(2) + 0.55 * age)
-    for k in range(3):
-        y = brow_top - 0.09 - 0.075 * k
-        xs = np.linspace(-0.45 + 0.08 * k, 0.45 - 0.08 * k, 5)
+    for j in range(3):
+        y = brow_top - 0.09 - 0.075 * j
+        xs = np.linspace(-0.45 + 0.08 * j, 0.45 - 0.08 * j, 5)
         curve = np.column_stack([xs, y - 0.02 * np.cos(xs * 2.5) + 0.03 * (au(1) - au(2)) * np.cos(xs * 3)])
-        _stroke(dc, fr, curve, int(210 * strength * (1 - 0.2 * k)), 0.009)
-    # glabella (AU4) and nose bridge (AU9)
+        fold(curve, int(210 * strength * (1 - 0.2 * j)), 0.009, (0.0, 1.0))
+    # glabella (AU4) and nose bridge (AU9); the procerus bulges between the furrows
     g = min(1.0, 1.0 * au(4) + 0.5 * au(9))
     for sgn in (-1, 1):
         x = 0.055 * sgn
         top, bot = lm[21, 1] if sgn < 0 else lm[22, 1], lm[27, 1]
-        _stroke(dc, fr, [(x * 1.3, top - 0.08), (x, (top + bot) / 2 - 0.03), (x * 0.9, bot + 0.03)], int(230 * g), 0.01)
-    for k in range(3):
-        y = lm[28, 1] + 0.02 * k - 0.015
-        _stroke(dc, fr, [(-0.09, y + 0.01), (0, y - 0.005), (0.09, y + 0.01)], int(220 * au(9)), 0.008)
+        fold([(x * 1.3, top - 0.08), (x, (top + bot) / 2 - 0.03), (x * 0.9, bot + 0.03)], int(230 * g), 0.01, (-sgn, 0.0))
+    for j in range(3):
+        y = lm[28, 1] + 0.02 * j - 0.015
+        fold([(-0.09, y + 0.01), (0, y - 0.005), (0.09, y + 0.01)], int(220 * au(9)), 0.008, (0.0, 1.0))
     # nose: alar creases and base
     for a, b, sgn in ((31, 32, -1), (35, 34, 1)):
         c = lm[a]
-        _stroke(dc, fr, [c + (0.03 * -sgn, -0.07), c + (0.01 * sgn, -0.035), c + (0.0, 0.0), (lm[a] + lm[b]) / 2 + (0, 0.018)], 200, 0.011)
+        fold([c + (0.03 * -sgn, -0.07), c + (0.01 * sgn, -0.035), c + (0.0, 0.0), (lm[a] + lm[b]) / 2 + (0, 0.018)], 200, 0.011, (-sgn, 0.0))
     # nasolabial folds: from the nose wing round the lip corner; deeper with AU12, AU9, AU10, age
     nl = min(1.0, 0.12 + 0.8 * au(12) + 0.5 * au(9) + 0.4 * au(10) + 0.3 * au(20) + 0.4 * age)
     for wing, corner, sgn in ((31, 48, -1), (35, 54, 1)):
         w, c = lm[wing], lm[corner]
         out = 0.07 + 0.05 * au(12)
         pts = [w + (0.04 * sgn, -0.03), w + (0.1 * sgn, 0.06), c + (out * sgn, -0.04 - 0.03 * au(12)), c + ((out - 0.01) * sgn, 0.06 + 0.08 * age)]
-        _stroke(dc, fr, pts, int(235 * nl), 0.012 + 0.006 * au(12))
+        fold(pts, int(235 * nl), 0.012 + 0.006 * au(12), (0.8 * sgn, -0.6))
         # dimple (AU14) and marionette lines (age, AU15)
-        _stroke(dc, fr, [c + (0.015 * sgn, -0.02), c + (0.03 * sgn, 0.01), c + (0.02 * sgn, 0.035)], int(220 * au(14)), 0.01)
-        _stroke(dc, fr, [c + (0.01 * sgn, 0.02), c + (0.03 * sgn, 0.1), c + (0.05 * sgn, 0.18)], int(200 * min(1.0, 0.6 * max(age - 0.4, 0) + 0.5 * au(15))), 0.01)
+        fold([c + (0.015 * sgn, -0.02), c + (0.03 * sgn, 0.01), c + (0.02 * sgn, 0.035)], int(220 * au(14)), 0.01, (sgn, 0.0))
+        fold([c + (0.01 * sgn, 0.02), c + (0.03 * sgn, 0.1), c + (0.05 * sgn, 0.18)], int(200 * min(1.0, 0.6 * max(age - 0.4, 0) + 0.5 * au(15))), 0.01, (sgn, 0.0))
     # chin boss / mentolabial sulcus
     ml = lm[57] + (0, 0.06 + 0.03 * idt.lower_lip)
-    _stroke(dc, fr, [ml + (-0.12, 0.01), ml, ml + (0.12, 0.01)], int(120 + 60 * au(16)), 0.014)
+    fold([ml + (-0.12, 0.01), ml, ml + (0.12, 0.01)], int(120 + 60 * au(16)), 0.014, (0.0, 1.0))
+    if dr is not None:
+        # brow bone under each brow and forehead skin over it: the brow's shape reads by its rim
+        for idx in ((17, 18, 19, 20, 21), (26, 25, 24, 23, 22)):
+            brow = lm[list(idx)]
+            shine(brow + (0.0, 0.024), 150, 0.014)
+            shine(brow - (0.0, idt.brow_thick + 0.02), 110, 0.014)
+        # lips: the upper-lip border ("white roll"), the lit inner edge and sheen of the lower lip
+        shine(lm[48:55] - (0.0, 0.012), 150, 0.012)
+        shine(lm[[60, 67, 66, 65, 64]] + (0.0, 0.012), 140, 0.01)
+        shine(lm[[58, 57, 56]] * 0.55 + lm[[67, 66, 65]] * 0.45, 170, 0.018)
     box = (int(x0), int(y0), int(x1), int(y1))
-    img.paste(_scale(idt.skin, 0.58), box, mask=crease)
+    if ridge is not None:
+        img.paste(_mix(idt.skin, SHEEN_COLOUR, 0.5 * k), box, mask=ridge.filter(ImageFilter.BoxBlur(SUPERSAMPLE // 2)))
+    img.paste(_scale(idt.skin, 0.58 - 0.16 * k), box, mask=crease)
     img.paste((22, 16, 14), box, mask=liner)
 
 
@@ -391,6 +467,12 @@ def _shade(img: Image.Image, idt: FaceIdentity, lay: Layout, aus: dict[int, floa
     ds.ellipse([*fr.pt(fh - (0.3, 0.12)), *fr.pt(fh + (0.3, 0.12))], fill=90)
     ds.ellipse([*fr.pt(lm[8] + (0, -0.12) - (0.12, 0.06)), *fr.pt(lm[8] + (0, -0.12) + (0.12, 0.06))], fill=70)
     ds.ellipse([*fr.pt(lm[57] + (0, -0.035) - (0.1, 0.02)), *fr.pt(lm[57] + (0, -0.035) + (0.1, 0.02))], fill=70)
+    k = sheen(idt.skin)
+    if k > 0:   # dark skin: the procerus bulge (AU4) and the raised upper lip / nose (AU9, AU10) shine
+        g = lm[[21, 22]].mean(0) + (0.0, 0.02)
+        ds.ellipse([*fr.pt(g - (0.08, 0.07)), *fr.pt(g + (0.08, 0.07))], fill=int(k * 200 * au(4)))
+        ul = lm[[33, 51]].mean(0)
+        ds.ellipse([*fr.pt(ul - (0.14, 0.04)), *fr.pt(ul + (0.14, 0.04))], fill=int(k * 140 * max(au(9), au(10))))
     blur = ImageFilter.GaussianBlur(lr / 40)
     mul = np.asarray(mul.filter(blur).resize((size, size), Image.BILINEAR), np.float32) / 128.0
     spec = np.asarray(spec.filter(blur).resize((size, size), Image.BILINEAR), np.float32) / 255.0

@@ -21,6 +21,7 @@ from factory.errors import FactoryError
 from factory.spec import SampleSpec
 
 ENTRY_POINT_GROUP = "factory.generators"
+NEURAL_PACKAGES = {"torch", "torchaudio", "torchcodec", "transformers", "diffusers", "TTS", "accelerate"}
 
 
 @dataclass
@@ -78,7 +79,10 @@ def load_generator(modality: str, settings: Any) -> Generator:
     try:
         cls = eps[name].load()
     except ImportError as exc:
+        missing = exc.name or str(exc)
+        hint = ("pip install 'affect-factory[neural]'" if missing.split(".")[0] in NEURAL_PACKAGES
+                else f"pip install {missing.split('.')[0]}")
         raise FactoryError(
             f"modalities.{modality}.backend {settings.backend!r} needs a package that is not "
-            f"installed: {exc.name or exc} (install the extra: pip install 'affect-factory[neural]')") from None
+            f"installed: {missing} ({hint})") from None
     return cls(settings)
