@@ -22,7 +22,9 @@ import yaml
 
 from factory.errors import FactoryError
 
-CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
+# The templates live in the top-level cards/ folder; factory/data/cards links to it so that
+# wheels (which only carry the package) include them too.
+CARDS_DIR = Path(__file__).parent / "data" / "cards"
 DATASHEET, README, CROISSANT = "datasheet.md", "README.md", "croissant.json"
 
 SIGNAL_NAMES = {"ecg": "electrocardiogram (ECG)", "ppg": "photoplethysmogram (PPG)",
