@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 BASE   := $(VENV)/.base-installed
 FULL   := $(VENV)/.full-installed
 
-.PHONY: demo test bench example browser clean
+.PHONY: demo test bench example system clean
 
 $(BASE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,10 +28,13 @@ example: $(BASE)
 	$(BIN)/affect-factory generate recipes/complement.yaml --out out/complement --force
 	$(BIN)/affect-factory evaluate --real out/skewed-standin --synthetic out/complement --out out/evaluation
 
-browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+# Debian packages the tests need: Chromium (the report test) and FFmpeg (torchcodec decodes
+# `datasets` Audio features with it).
+system:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v ffmpeg >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver ffmpeg >/dev/null; }
 
-test: $(FULL) browser
+test: $(FULL) system
 	$(BIN)/python -m pytest -q
 
 bench: $(FULL)

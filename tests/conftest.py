@@ -47,3 +47,35 @@ def small_dataset(tmp_path_factory, small_recipe_path) -> Path:
     out = tmp_path_factory.mktemp("datasets") / "small"
     assert main(["generate", str(small_recipe_path), "--out", str(out), "--no-progress"]) == 0
     return out
+
+
+MULTIMODAL_RECIPE = """
+name: multimodal-test
+seed: 3
+size: 8
+shard_size: 8
+emotions: [neutral, happiness, anger, sadness]
+population:
+  sex: {female: 1, male: 1}
+  skin_tone: {2: 1, 9: 1}
+  locale: {en-US: 1}
+identities: 4
+splits: {train: 0.5, test: 0.5}
+episode: {duration: 6, onset: 2}
+modalities:
+  physiology: {signals: [ecg, eda], sampling_rate: 128}
+  speech: {}
+  face: {size: 64}
+"""
+
+
+@pytest.fixture(scope="session")
+def multimodal(tmp_path_factory) -> Path:
+    """Eight samples with faces, speech and physiology (generate also writes report.html)."""
+    from factory.cli import main
+
+    root = tmp_path_factory.mktemp("multimodal")
+    (root / "mm.yaml").write_text(MULTIMODAL_RECIPE)
+    out = root / "mm"
+    assert main(["generate", str(root / "mm.yaml"), "--out", str(out), "--no-progress"]) == 0
+    return out

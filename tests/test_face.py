@@ -274,3 +274,71 @@ def test_diffusers_preflight_errors(tiny_models, tmp_path, monkeypatch):
     check("critic", critic=str(tmp_path / "no-clip/"))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     check("cuda", device="cuda")
+
+
+# ---------------------------------------------------------------- diffusers + ControlNet
+
+
+@pytest.fixture(scope="session")
+def tiny_controlnet(tiny_models):
+    from factory.faces.tiny_models import build_tiny_controlnet
+
+    sd, _ = tiny_models
+    return build_tiny_controlnet(sd.parent / "controlnet", sd)
+
+
+def controlnet_settings(models, controlnet, **kw):
+    base = dict(mode="layout", controlnet=str(controlnet), size=32, batch_size=2, critic=None)
+    base.update(kw)
+    return diffusers_settings(models, **base)
+
+
+def test_controlnet_same_seed_same_image_keeps_labels(tiny_models, tiny_controlnet):
+    from factory.generators.face_diffusers import DiffusersFaceGenerator
+
+    specs = [make_spec(i, e, person=i, tone=2 + 3 * i) for i, e in enumerate(("fear", "happiness", "contempt"))]
+    gen = DiffusersFaceGenerator(controlnet_settings(tiny_models, tiny_controlnet))
+    gen.preflight({"emotion": EMOTIONS, "skin_tone": [2, 5, 8]})
+    first = gen.generate(specs)
+    assert type(gen.pipeline()).__name__ == "StableDiffusionControlNetPipeline"
+    # a fresh generator, another batching: same bytes
+    again = DiffusersFaceGenerator(controlnet_settings(tiny_models, tiny_controlnet, batch_size=3)).generate(specs)
+    assert [p.files["png"] for p in first] == [p.files["png"] for p in again]
+    assert len({p.files["png"] for p in first}) == 3
+    assert Image.open(io.BytesIO(first[0].files["png"])).size == (32, 32)
+    proc = ProceduralFaceGenerator(FaceSettings(size=32)).generate(specs)
+    for part, ref, spec in zip(first, proc, specs):
+        for key in ("au", "measured", "au_error", "unilateral", "landmarks", "pose", "identity", "target"):
+            assert part.labels[key] == ref.labels[key], key
+        assert part.labels["met"]["au"] == ref.labels["met"]["au"]
+        assert part.labels["mode"] == "layout" and part.labels["controlnet"] == str(tiny_controlnet)
+        assert "layout_strength" not in part.labels   # img2img only
+        assert part.labels["time"] == spec.episode.apex
+        json.dumps(part.labels)
+    assert first[2].labels["unilateral"] == "R"
+    # the control image is used: text mode with the same seeds and prompts gives other images
+    text = DiffusersFaceGenerator(diffusers_settings(tiny_models, critic=None)).generate(specs[:1])
+    assert text[0].labels["seed"] == first[0].labels["seed"]
+    assert text[0].files["png"] != first[0].files["png"]
+
+
+def test_controlnet_preflight_errors(tiny_models, tiny_controlnet, tmp_path):
+    from factory.generators.face_diffusers import DiffusersFaceGenerator
+
+    def check(match, **kw):
+        settings = controlnet_settings(tiny_models, kw.pop("controlnet", tiny_controlnet), **kw)
+        with pytest.raises(FactoryError, match=match):
+            DiffusersFaceGenerator(settings).preflight({"emotion": ["anger"]})
+
+    check("modalities.face.controlnet: .* does not exist", controlnet=str(tmp_path / "no-controlnet/"))
+    check("huggingface-cli download nobody/no-such-controlnet", controlnet="nobody/no-such-controlnet")
+    check("set mode: layout", mode="text")
+    other = tmp_path / "sd21-controlnet"
+    other.mkdir()
+    config = json.loads((tiny_controlnet / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "cross_attention_dim": 1024}))
+    check("another base model", controlnet=str(other))
+    (other / "config.json").write_text(json.dumps({**config, "conditioning_embedding_out_channels": [16, 32, 96, 256]}))
+    check("downsamples its control image 8x but the model's VAE 2x", controlnet=str(other))
+    # strength x steps does not apply to the ControlNet (no img2img)
+    DiffusersFaceGenerator(controlnet_settings(tiny_models, tiny_controlnet, strength=0.1)).preflight({})

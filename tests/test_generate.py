@@ -119,3 +119,33 @@ def test_resume_keeps_verified_shards(small_dataset, small_recipe_path, tmp_path
     assert main(["generate", str(small_recipe_path), "--out", str(out), "--resume", "--no-progress"]) == 0
     assert tars(out) == tars(small_dataset)
     assert verify(str(out)) == []
+
+
+def test_multimodal_samples_decode_with_webdataset_and_datasets(multimodal):
+    """Face, speech, transcript and signals of one sample decode with stock readers."""
+    import io
+
+    import soundfile as sf
+    import webdataset as wds
+    from datasets import Audio, Image, load_dataset
+
+    urls = [str(p) for p in sorted(multimodal.glob("*.tar"))]
+    samples = list(wds.WebDataset(urls, shardshuffle=False).decode("pil"))
+    assert len(samples) == 8
+    s = samples[0]
+    assert s["png"].size == (64, 64)
+    audio, rate = sf.read(io.BytesIO(s["flac"]))
+    labels = s["json"]
+    assert rate == 16000          # the recipe's default speech sample rate
+    assert audio.ndim == 1 and len(audio) == int(round(6 * rate))
+    assert labels["episode"]["onset"] < labels["speech"]["start"] < labels["speech"]["end"] <= 6
+    assert s["txt"].strip() and s["physio.npy"].shape == (2, 6 * 128)
+
+    ds = load_dataset("webdataset", data_files={"train": urls})["train"]
+    assert isinstance(ds.features["flac"], Audio) and isinstance(ds.features["png"], Image)
+    row = ds[0]
+    decoded = row["flac"]
+    array = decoded["array"] if isinstance(decoded, dict) else decoded.get_all_samples().data.numpy()[0]
+    assert len(array) == len(audio)
+    assert row["png"].size == (64, 64)
+    assert row["json"]["key"] == samples[0]["__key__"]

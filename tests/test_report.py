@@ -14,39 +14,9 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage")
-MULTIMODAL = """
-name: report-test
-seed: 3
-size: 8
-shard_size: 8
-emotions: [neutral, happiness, anger, sadness]
-population:
-  sex: {female: 1, male: 1}
-  skin_tone: {2: 1, 9: 1}
-  locale: {en-US: 1}
-identities: 4
-splits: {train: 0.5, test: 0.5}
-episode: {duration: 6, onset: 2}
-modalities:
-  physiology: {signals: [ecg, eda], sampling_rate: 128}
-  speech: {}
-  face: {size: 64}
-"""
-
-
-@pytest.fixture(scope="module")
-def multimodal(tmp_path_factory):
-    """Eight samples with faces, speech and physiology (generate also writes report.html)."""
-    root = tmp_path_factory.mktemp("report")
-    (root / "mm.yaml").write_text(MULTIMODAL)
-    out = root / "mm"
-    assert main(["generate", str(root / "mm.yaml"), "--out", str(out), "--no-progress"]) == 0
-    return out
-
-
 def browser():
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.fail("Debian chromium + chromium-driver are not installed; run `make browser`")
+        pytest.fail("Debian chromium + chromium-driver are not installed; run `make system`")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -49,7 +49,7 @@ def _cached_snapshot(repo_id: str, field: str) -> Path:
             f"(or `hf download {repo_id}`), or give a local folder") from None
 
 
-def read_config(folder: Path, sub: str) -> dict:
-    """`folder/sub/config.json` as a dict ({} if absent)."""
-    f = folder / sub / "config.json"
+def read_config(folder: Path, sub: str, name: str = "config.json") -> dict:
+    """`folder/sub/name` (default ``config.json``; ``sub`` may be "") as a dict ({} if absent)."""
+    f = folder / sub / name
     return json.loads(f.read_text()) if f.exists() else {}

@@ -2,7 +2,8 @@
 
 `build_tiny_sd(folder)` writes a Stable-Diffusion-layout pipeline (UNet, VAE, CLIP text
 encoder with a byte-level tokenizer, scheduler) that `AutoPipelineForText2Image` loads;
-`build_tiny_clip(folder)` writes a CLIP model and processor for the critic. Random weights:
+`build_tiny_controlnet(folder)` writes a ControlNet matching that UNet (for layout mode's
+ControlNet path); `build_tiny_clip(folder)` writes a CLIP model and processor for the critic. Random weights:
 the images are noise, but every loading and generation code path is the real one.
 """
 from __future__ import annotations
@@ -40,18 +41,24 @@ def _text_config(vocab_size: int):
                           bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1, pad_token_id=vocab_size - 1)
 
 
+def _tiny_unet():
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
+                                block_out_channels=(8, 16), norm_num_groups=4, cross_attention_dim=32,
+                                attention_head_dim=2, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"))
+
+
 def build_tiny_sd(folder, seed: int = 0) -> Path:
     """Save a tiny random Stable Diffusion pipeline to `folder` (VAE scale factor 2)."""
     import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline
     from transformers import CLIPTextModel
 
     torch.manual_seed(seed)
     tok = tiny_tokenizer()
-    unet = UNet2DConditionModel(sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
-                                block_out_channels=(8, 16), norm_num_groups=4, cross_attention_dim=32,
-                                attention_head_dim=2, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"))
+    unet = _tiny_unet()
     vae = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16),
                         norm_num_groups=4, down_block_types=("DownEncoderBlock2D",) * 2,
                         up_block_types=("UpDecoderBlock2D",) * 2, sample_size=32)
@@ -61,6 +68,29 @@ def build_tiny_sd(folder, seed: int = 0) -> Path:
                                    feature_extractor=None, requires_safety_checker=False)
     folder = Path(folder)
     pipe.save_pretrained(folder)
+    return folder
+
+
+def build_tiny_controlnet(folder, sd_folder=None, seed: int = 0) -> Path:
+    """Save a tiny random ControlNet for the tiny UNet (that of `sd_folder`, else a fresh one).
+
+    The conditioning embedding downsamples once (factor 2, the tiny VAE's scale factor; real SD
+    ControlNets downsample 8x for SD's 8x VAE). The zero convolutions, zero-initialised by
+    diffusers, get small random weights so the control image really changes the output.
+    """
+    import torch
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    torch.manual_seed(seed)
+    unet = (UNet2DConditionModel.from_pretrained(Path(sd_folder) / "unet") if sd_folder is not None
+            else _tiny_unet())
+    cn = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 16))
+    with torch.no_grad():
+        for conv in [*cn.controlnet_down_blocks, cn.controlnet_mid_block, cn.controlnet_cond_embedding.conv_out]:
+            conv.weight.normal_(0.0, 0.2)
+            conv.bias.normal_(0.0, 0.05)
+    folder = Path(folder)
+    cn.save_pretrained(folder)
     return folder
 
 

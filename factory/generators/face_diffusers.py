@@ -111,7 +111,7 @@ class DiffusersFaceGenerator:
             raise FactoryError(f"modalities.face.strength: {s.strength} x steps {s.steps} leaves no "
                                f"denoising step; raise steps or strength")
         if s.controlnet:
-            resolve_model(s.controlnet, "modalities.face.controlnet", "config.json")
+            self._check_controlnet(folder, multiple)
         if s.critic:
             resolve_model(s.critic, "modalities.face.critic", "config.json")
         self._emotions = list(levels.get("emotion", ())) or None
@@ -121,6 +121,37 @@ class DiffusersFaceGenerator:
         bad = [t for t in levels.get("skin_tone", ()) if str(t) not in {str(k) for k in MONK_SKIN_TONES}]
         if bad:
             raise FactoryError(f"population.skin_tone: {bad} are not Monk Skin Tone levels (1-10)")
+
+    def _check_controlnet(self, folder, multiple: int) -> None:
+        """The ControlNet: layout mode only, present offline, and made for this model."""
+        import diffusers
+
+        s = self.settings
+        if s.mode != "layout":
+            raise FactoryError(f"modalities.face.controlnet: {s.controlnet!r} is set but mode is {s.mode!r}; "
+                               f"the procedural face is the control image, so set mode: layout "
+                               f"(or remove controlnet)")
+        cn = resolve_model(s.controlnet, "modalities.face.controlnet", "config.json")
+        config = read_config(cn, "")
+        kind = config.get("_class_name", "ControlNetModel")
+        if kind != "ControlNetModel":
+            raise FactoryError(f"modalities.face.controlnet: {s.controlnet!r} is a {kind}; only "
+                               f"ControlNetModel (Stable Diffusion / SDXL ControlNets) is supported")
+        pipe = read_config(folder, "", "model_index.json").get("_class_name", "")
+        if not hasattr(diffusers, pipe.replace("Pipeline", "ControlNetPipeline")):
+            raise FactoryError(f"modalities.face.controlnet: the model {s.model!r} ({pipe or 'unknown pipeline'}) "
+                               f"has no diffusers ControlNet pipeline; use a Stable Diffusion (1.x/2.x) or "
+                               f"SDXL model, or img2img layout (remove controlnet)")
+        unet = read_config(folder, "unet")
+        for key in ("cross_attention_dim", "block_out_channels"):
+            if key in unet and key in config and unet[key] != config[key]:
+                raise FactoryError(f"modalities.face.controlnet: {s.controlnet!r} was made for another base "
+                                   f"model ({key} {config[key]} vs the model's {unet[key]}); use a ControlNet "
+                                   f"trained for {s.model!r}'s family (e.g. SD 1.5 ControlNets with SD 1.5)")
+        down = config.get("conditioning_embedding_out_channels")
+        if down and 2 ** (len(down) - 1) != multiple:
+            raise FactoryError(f"modalities.face.controlnet: {s.controlnet!r} downsamples its control image "
+                               f"{2 ** (len(down) - 1)}x but the model's VAE {multiple}x; they must match")
 
     @staticmethod
     def _size_multiple(folder) -> int:
@@ -169,10 +200,12 @@ class DiffusersFaceGenerator:
         dtype = torch.float16 if device.startswith(("cuda", "mps")) else torch.float32
         folder = resolve_model(s.model, "modalities.face.model", "model_index.json")
         kwargs: dict[str, Any] = {"torch_dtype": dtype}
-        if s.mode == "layout" and s.controlnet:
+        if self._uses_controlnet():
             from diffusers import ControlNetModel
 
             cn = resolve_model(s.controlnet, "modalities.face.controlnet", "config.json")
+            # with `controlnet`, the auto pipeline picks the model's ControlNet pipeline
+            # (StableDiffusionPipeline -> StableDiffusionControlNetPipeline, SDXL likewise)
             kwargs["controlnet"] = ControlNetModel.from_pretrained(cn, torch_dtype=dtype)
         pipe = AutoPipelineForText2Image.from_pretrained(folder, **kwargs)
         if s.mode == "layout" and not s.controlnet:
@@ -184,6 +217,9 @@ class DiffusersFaceGenerator:
         pipe.set_progress_bar_config(disable=True)
         self.device = device
         return pipe.to(device)
+
+    def _uses_controlnet(self) -> bool:
+        return self.settings.mode == "layout" and bool(self.settings.controlnet)
 
     def critic(self):
         """The CLIP critic, when `critic` names a model."""
@@ -218,7 +254,8 @@ class DiffusersFaceGenerator:
         labels = [self._base_labels(sp, p, n, seed) for sp, p, n, seed in zip(specs, prompts, negatives, seeds)]
         if s.mode == "layout":
             guides = self._guides(specs, labels)
-            if s.controlnet:
+            if self._uses_controlnet():
+                # the procedural faces (RGB, size x size) are the control images, one per prompt
                 kwargs.update(image=guides, height=s.size, width=s.size)
             else:
                 kwargs.update(image=guides, strength=s.strength)
@@ -253,7 +290,10 @@ class DiffusersFaceGenerator:
             for k in ("au", "measured", "au_error", "unilateral", "pose", "landmarks", "identity"):
                 lab[k] = proc[k]
             lab["met"]["au"] = proc["met"]["au"]
-            lab["layout_strength"] = self.settings.strength
+            if self._uses_controlnet():
+                lab["controlnet"] = str(self.settings.controlnet)
+            else:
+                lab["layout_strength"] = self.settings.strength
             guides.append(img)
         return guides
 
