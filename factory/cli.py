@@ -1,4 +1,5 @@
-"""The `affect-factory` command: validate, plan, generate, verify, audit, card, preview, publish."""
+"""The `affect-factory` command: validate, plan, generate, verify, audit, card, report, preview,
+publish, evaluate, features."""
 from __future__ import annotations
 
 import argparse
@@ -56,22 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true")
     c.set_defaults(func=cmd_generate)
 
-    c = sub.add_parser("verify", help="re-check every shard against the manifest and index")
-    c.add_argument("dir")
-    c.set_defaults(func=cmd_verify)
+    for name, func, help_text in (
+            ("verify", cmd_verify, "re-check every shard against the manifest and index"),
+            ("audit", cmd_audit, "fairness audit; exit 1 when a recipe threshold is broken"),
+            ("card", cmd_card, "write datasheet.md, README.md (Hub card) and croissant.json"),
+            ("report", cmd_report, "write report.html, one offline page to look at the dataset")):
+        c = sub.add_parser(name, help=help_text)
+        c.add_argument("dir")
+        c.set_defaults(func=func)
 
     c = sub.add_parser("preview", help="write a contact sheet of faces (emotions x skin tones)")
     c.add_argument("dir")
     c.add_argument("--out", help="PNG path (default: DIR/preview.png)")
     c.set_defaults(func=cmd_preview)
-
-    c = sub.add_parser("audit", help="fairness audit; exit 1 when a recipe threshold is broken")
-    c.add_argument("dir")
-    c.set_defaults(func=cmd_audit)
-
-    c = sub.add_parser("card", help="write datasheet.md, README.md (Hub card) and croissant.json")
-    c.add_argument("dir")
-    c.set_defaults(func=cmd_card)
 
     c = sub.add_parser("publish", help="upload a finished dataset, card included, to the Hugging Face Hub")
     c.add_argument("dir")
@@ -81,10 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
     vis.add_argument("--public", dest="private", action="store_false", help="make a new repository public")
     c.add_argument("--dry-run", action="store_true", help="list the files and check the card; upload nothing")
     c.set_defaults(func=cmd_publish)
-
-    c = sub.add_parser("report", help="write report.html, one offline page to look at the dataset")
-    c.add_argument("dir")
-    c.set_defaults(func=cmd_report)
 
     c = sub.add_parser("evaluate", help="score a recognizer trained on real, real+synthetic and synthetic data")
     c.add_argument("--real", help="real dataset/features with train and test splits (PATH)")

@@ -33,7 +33,7 @@ class EmotionCritic:
         self.model_ref = model
         folder = resolve_model(model, field, "config.json")
         self.device = device
-        self.model = CLIPModel.from_pretrained(folder).to(device).eval()
+        self.model = CLIPModel.from_pretrained(folder).to(device).train(False)  # inference mode
         self.processor = CLIPProcessor.from_pretrained(folder)
         self.emotions = list(emotions)
         texts = [TEMPLATE.format(EMOTION_WORDS.get(e, e)) for e in self.emotions]

@@ -24,7 +24,7 @@ def build_transformers_vits(folder: str | Path, speakers: int = 3) -> str:
         duration_predictor_filter_channels=32, depth_separable_num_layers=1, sampling_rate=16000,
         speaking_rate=12.0, num_speakers=speakers, speaker_embedding_size=8)
     torch.manual_seed(0)
-    VitsModel(config).eval().save_pretrained(folder)
+    VitsModel(config).train(False).save_pretrained(folder)  # inference mode
     tokenizer.save_pretrained(folder)
     return str(folder)
 
