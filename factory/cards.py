@@ -133,6 +133,7 @@ def context(ds, audit: dict[str, Any]) -> dict[str, Any]:
         "intensity": recipe.get("intensity") or {}, "balance": recipe.get("balance") or [],
         "population": {f: list(v) for f, v in (recipe.get("population") or {}).items()},
         "complement": recipe.get("complement"),
+        "complement_source": m.get("complement"),   # file name, rows, SHA-256 (never contents)
         "modalities": mods, "modality_names": [x["name"] for x in mods],
         "splits": splits, "factors": factors, "cells": cells,
         "extensions": [{"ext": e, "what": EXTENSIONS.get(e, "file")} for e in exts],

@@ -43,6 +43,9 @@ def test_complement_of_a_factory_dataset_is_recorded(synthetic, small_dataset):
     assert manifest["complement"]["file"] == small_dataset.name
     assert manifest["complement"]["rows"] == 28 and manifest["complement"]["combined_size"] == 96
     assert sum(e["count"] for e in manifest["shards"].values()) == 96 - 28
+    for doc in ("datasheet.md", "README.md"):   # the card names the labels, never their contents
+        text = (synthetic / doc).read_text()
+        assert manifest["complement"]["sha256"] in text and "28 rows" in text
 
 
 def test_evaluate_scores_three_training_sets(synthetic, small_dataset, tmp_path):
