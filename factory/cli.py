@@ -162,8 +162,16 @@ def print_counts(plan) -> None:
         console.print(t)
     for combo in plan.recipe.balance:
         counts = plan.counts(list(combo))
-        console.print(f"balance {' x '.join(combo)}: {len(counts)} cells, "
-                      f"{counts.min()}-{counts.max()} samples per cell")
+        grid = counts.unstack(list(range(1, len(combo))), fill_value=0) if len(combo) > 1 else counts.to_frame("samples")
+        grid = grid.reindex(plan.recipe.factor_levels()[combo[0]])      # recipe order, not sorted
+        t = Table(title=f"balance {' x '.join(combo)}: {len(counts)} cells, {counts.min()}-{counts.max()} samples each",
+                  title_justify="left")
+        t.add_column(combo[0])
+        for col in grid.columns:
+            t.add_column(" / ".join(map(str, col)) if isinstance(col, tuple) else str(col), justify="right")
+        for level, row in grid.iterrows():
+            t.add_row(str(level), *(str(int(v)) for v in row))
+        console.print(t)
     ids = plan.samples.groupby("split")["identity"].nunique()
     console.print("splits: " + ", ".join(f"{s} {n} samples / {ids[s]} persons"
                                           for s, n in plan.samples["split"].value_counts(sort=False).items()))

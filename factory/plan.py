@@ -277,8 +277,13 @@ class Plan:
         return {**used, "episode": [episode_of(self.recipe)]}
 
     def counts(self, factors: list[str]) -> pd.Series:
-        """Sample counts per cell of `factors`."""
-        return self.samples.groupby(factors, sort=False).size()
+        """Sample counts per cell of `factors`, every cell in recipe level order (zeros included)."""
+        levels = self.recipe.factor_levels()
+        cells = pd.MultiIndex.from_product([levels[f] for f in factors], names=factors)
+        counts = self.samples.groupby(factors, sort=False).size()
+        if len(factors) == 1:
+            return counts.reindex(cells.get_level_values(0), fill_value=0)
+        return counts.reindex(cells, fill_value=0)
 
 
 def specs_from_rows(rows: pd.DataFrame, population: list[str], episode: Episode) -> Iterator[SampleSpec]:
