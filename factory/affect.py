@@ -113,7 +113,7 @@ def coordinates(emotion: str, intensity: float) -> tuple[float, float, float]:
 def age_from_band(band: str | None, u: float) -> float:
     """A concrete age inside an age band ('18-29', '65+'); `u` in [0, 1) picks where."""
     if not band:
-        return 18 + u * 62
+        return round(18 + u * 62, 1)
     if band.endswith("+"):
         lo, hi = float(band[:-1]), float(band[:-1]) + 20
     else:

@@ -28,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     except FactoryError as exc:
         errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
         return 2
+    except OSError as exc:   # a path the user gave that cannot be read or written
+        where = f" {exc.filename}:" if getattr(exc, "filename", None) else ""
+        errors.print(f"[bold red]error:[/]{where} {exc.strerror or exc}", highlight=False, soft_wrap=True)
+        return 2
     except KeyboardInterrupt:
         errors.print("interrupted; finished shards are kept: run again with --resume")
         return 130

@@ -12,7 +12,6 @@ built; only then does the dataset count as finished.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from importlib.metadata import PackageNotFoundError, version
@@ -175,7 +174,3 @@ def verify(url: str, check_index_checksum: bool = True) -> list[str]:
         problems.append(f"{len(keys) - len(set(keys))} sample keys appear more than once")
     return problems
 
-
-def file_sha256(data: bytes) -> str:
-    """SHA-256 of bytes."""
-    return hashlib.sha256(data).hexdigest()

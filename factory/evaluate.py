@@ -57,7 +57,7 @@ def check_compatible(real_train: pd.DataFrame, real_test: pd.DataFrame, syntheti
     for name, table in (("real train", real_train), ("real test", real_test), ("synthetic", synthetic)):
         if label not in table.columns:
             raise FactoryError(f"{name} set has no label column {label!r}")
-    real_cols, synth_cols = set(feature_columns(real_train)), set(feature_columns(synthetic))
+    real_cols, synth_cols = set(_measured(real_train)), set(_measured(synthetic))
     if real_cols != synth_cols:
         raise FactoryError("real and synthetic sets have different feature columns: "
                            f"only real: {sorted(real_cols - synth_cols)}; only synthetic: {sorted(synth_cols - real_cols)}")
@@ -67,7 +67,15 @@ def check_compatible(real_train: pd.DataFrame, real_test: pd.DataFrame, syntheti
     missing = set(real_test[label].astype(str)) - set(synthetic[label].astype(str))
     if missing:
         raise FactoryError(f"the test set has classes absent from the synthetic set: {sorted(missing)}")
-    return [c for c in feature_columns(real_train) if c in synth_cols]
+    # Columns measured somewhere (a column that is NaN throughout one set is imputed there).
+    usable = set(feature_columns(real_train)) | set(feature_columns(synthetic))
+    return [c for c in _measured(real_train) if c in usable]
+
+
+def _measured(table: pd.DataFrame) -> list[str]:
+    """Numeric ``*.measured.*`` columns, whatever their values."""
+    return [c for c in table.columns if ".measured." in c and pd.api.types.is_numeric_dtype(table[c])
+            and not pd.api.types.is_bool_dtype(table[c])]
 
 
 def scores(y_true: np.ndarray, y_pred: np.ndarray, proba: Optional[np.ndarray], classes: list[str],

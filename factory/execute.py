@@ -221,9 +221,11 @@ def generate(recipe: Recipe, plan: Plan, out: str, *, workers: int = 1, schedule
         fs, root = dataset.open_dir(out)
         planned = {s: {"count": int(len(r)), "split": str(r["split"].iloc[0])}
                    for s, r in plan.samples.groupby("shard", sort=False)}
-        manifest = prepare_output(fs, root, recipe, resume, force)
+        made_by = {"recipe_hash": recipe.hash(), "plan_sha256": plan.digest(), "generators": generator_info(generators)}
+        manifest = prepare_output(fs, root, made_by, resume, force)
         if manifest is None:
-            manifest = dataset.new_manifest(recipe, generator_info(generators), planned)
+            manifest = dataset.new_manifest(recipe, made_by["generators"], planned)
+            manifest["plan_sha256"] = made_by["plan_sha256"]
             if plan.complement:   # what the synthetic part complements (never the real labels)
                 manifest["complement"] = plan.complement
         done = verified_shards(fs, root, manifest)
@@ -290,17 +292,18 @@ def finalize(fs, root: str, manifest: dict[str, Any], shards: list[str]) -> None
     manifest["index"] = dataset.build_index(fs, root, shards)
     manifest["complete"] = True
     dataset.write_json_atomic(fs, f"{root}/{dataset.MANIFEST}", manifest)
-    if fs.exists(f"{root}/{PARTIAL_DIR}"):
-        fs.rm(f"{root}/{PARTIAL_DIR}", recursive=True)
+    _clean_partials(fs, root)
 
 
 # ---------------------------------------------------------------- output folder
 
-def prepare_output(fs, root: str, recipe: Recipe, resume: bool, force: bool) -> Optional[dict[str, Any]]:
+def prepare_output(fs, root: str, made_by: dict[str, Any], resume: bool, force: bool) -> Optional[dict[str, Any]]:
     """Check the output folder; return the manifest to resume from, if any.
 
-    Refuses a non-empty folder that is not an affect-factory dataset, a dataset of another
-    recipe (for --resume), and a finished or unfinished dataset without --resume/--force.
+    Refuses a non-empty folder that is not an affect-factory dataset, a finished or unfinished
+    dataset without --resume/--force, and (for --resume) a dataset made from another recipe,
+    another plan (e.g. a complemented labels file that changed) or other generator versions:
+    `made_by` holds this run's recipe hash, plan digest and generator versions.
     """
     try:
         fs.makedirs(root, exist_ok=True)
@@ -319,10 +322,17 @@ def prepare_output(fs, root: str, recipe: Recipe, resume: bool, force: bool) -> 
                                f"refusing to write into it (choose an empty or new folder)")
         return None
     if resume:
-        if manifest.get("recipe_hash") != recipe.hash():
+        if manifest.get("recipe_hash") != made_by["recipe_hash"]:
             raise FactoryError(f"--resume: {root} was made from another recipe "
-                               f"(its hash {manifest.get('recipe_hash', '?')[:12]}…, this recipe {recipe.hash()[:12]}…); "
+                               f"(its hash {manifest.get('recipe_hash', '?')[:12]}…, this recipe {made_by['recipe_hash'][:12]}…); "
                                f"use a new --out or the original recipe")
+        if manifest.get("plan_sha256") != made_by["plan_sha256"]:
+            raise FactoryError(f"--resume: the plan differs from the one {root} was started with (the complemented "
+                               f"labels file changed?); use --force to start again or a new --out")
+        if manifest.get("generators") != made_by["generators"]:
+            raise FactoryError(f"--resume: {root} was started with other generator versions "
+                               f"({manifest.get('generators')} vs now {made_by['generators']}); finishing it would "
+                               f"mix versions: use --force to start again or a new --out")
         _clean_partials(fs, root)
         manifest["complete"] = False
         return manifest
@@ -335,18 +345,23 @@ def prepare_output(fs, root: str, recipe: Recipe, resume: bool, force: bool) -> 
 
 
 def _clean_partials(fs, root: str) -> None:
+    """Remove temporary files a killed run left behind."""
     if fs.exists(f"{root}/{PARTIAL_DIR}"):
         fs.rm(f"{root}/{PARTIAL_DIR}", recursive=True)
 
 
+FACTORY_FILES = {dataset.INDEX, "audit.json", "audit.md", "datasheet.md", "README.md", "croissant.json",
+                 "report.html", "preview.png", "plots", ".factory"}
+
+
 def _remove_dataset(fs, root: str, manifest: dict[str, Any]) -> None:
-    """Remove a dataset this factory made (only its own files), marking it unfinished first."""
+    """Remove a dataset this factory made: only the files it writes (its shards and the names
+    above), never a user's own files kept beside it. Marked unfinished first."""
     manifest["complete"] = False
     dataset.write_json_atomic(fs, f"{root}/{dataset.MANIFEST}", manifest)
+    ours = FACTORY_FILES | set(manifest.get("planned_shards", {})) | set(manifest.get("shards", {}))
     for path in fs.ls(root, detail=False):
-        name = path.rstrip("/").rsplit("/", 1)[-1]
-        if name != dataset.MANIFEST and (name.endswith((".tar", ".parquet", ".json", ".md", ".png", ".html", ".yaml"))
-                                         or name in (".factory", "plots", "preview")):
+        if path.rstrip("/").rsplit("/", 1)[-1] in ours:
             fs.rm(path, recursive=True)
 
 

@@ -49,20 +49,16 @@ def largest_remainder(weights, total: int) -> np.ndarray:
     return counts
 
 
-def stable_int(*entropy: int) -> int:
-    """A 63-bit integer derived from `entropy` with numpy's SeedSequence."""
-    a, b = np.random.SeedSequence(list(entropy)).generate_state(2, np.uint32)
+def stable_int(*entropy: int, spawn_key: tuple[int, ...] = ()) -> int:
+    """A 63-bit integer derived from `entropy` (and `spawn_key`) with numpy's SeedSequence."""
+    a, b = np.random.SeedSequence(list(entropy), spawn_key=spawn_key).generate_state(2, np.uint32)
     return int((int(a) << 31) ^ int(b)) & (2**63 - 1)
 
 
+IDENTITY_STREAM = 1   # persons' seeds live under this spawn key, apart from every sample's
+
+
 # ---------------------------------------------------------------- 1. balanced cell quotas
-
-@dataclass(frozen=True)
-class Constraint:
-    """One set of factors whose crossed cells must each get their share."""
-
-    factors: tuple[str, ...]
-
 
 def balanced_factors(recipe: Recipe) -> list[str]:
     """Emotion plus every factor named in `balance`, in recipe order."""
@@ -229,6 +225,20 @@ def assign_free_factors(samples: pd.DataFrame, recipe: Recipe, free: list[str],
     return samples.join(table, on="identity")
 
 
+def check_identities(recipe: Recipe, free: list[str]) -> None:
+    """Refuse fewer persons than the levels of a per-person factor, or than the splits."""
+    if recipe.identities is None:
+        return
+    shares = recipe.factor_shares()
+    needs = {f"the {sum(w > 0 for w in shares[f].values())} levels of {f}": sum(w > 0 for w in shares[f].values())
+             for f in free}
+    needs[f"the {sum(w > 0 for w in recipe.splits.values())} splits"] = sum(w > 0 for w in recipe.splits.values())
+    what, need = max(needs.items(), key=lambda kv: kv[1])
+    if recipe.identities < need:
+        raise FactoryError(f"identities: {recipe.identities} persons cannot cover {what} (each person has one); "
+                           f"use at least {need}")
+
+
 def assign_splits(samples: pd.DataFrame, splits: dict[str, float], demographic: list[str],
                   rng: np.random.Generator) -> pd.Series:
     """A split per identity (never per sample), stratified by demographic cell."""
@@ -240,7 +250,10 @@ def assign_splits(samples: pd.DataFrame, splits: dict[str, float], demographic: 
     got = np.zeros(len(names))
     chosen = {}
     for person, n in people["n"].items():
-        i = int(np.argmax((targets - got) / np.maximum(targets, 1e-9) - (targets <= 0) * 1e9))
+        # The split furthest below its target that this person does not push far past it.
+        room = targets - got
+        score = room / np.maximum(targets, 1e-9) - (targets <= 0) * 1e9 - (room < n / 2) * 1e6
+        i = int(np.argmax(score))
         got[i] += n
         chosen[person] = names[i]
     return samples["identity"].map(chosen)
@@ -268,6 +281,13 @@ class Plan:
     def rows(self, shard: str) -> pd.DataFrame:
         """The plan rows of one shard."""
         return self.samples[self.samples["shard"] == shard]
+
+    def digest(self) -> str:
+        """SHA-256 of the planned rows: what --resume compares to the run it continues."""
+        import hashlib
+
+        rows = pd.util.hash_pandas_object(self.samples, index=False).to_numpy()
+        return hashlib.sha256(rows.tobytes() + ",".join(self.samples.columns).encode()).hexdigest()
 
     def levels(self) -> dict[str, list[Any]]:
         """Each factor's levels that the plan uses, and under "episode" its timeline(s):
@@ -322,11 +342,12 @@ def make_plan(recipe: Recipe, existing: Optional[pd.Series] = None, size: Option
         check_size(recipe, size)
     quotas = cell_quotas(recipe, size, existing)
     samples = expand_cells(quotas)
-    if samples.empty:
-        return Plan(recipe, samples)
+    if samples.empty:          # a complement whose real data already fills every cell
+        return Plan(recipe, pd.DataFrame(columns=[*FIXED_COLUMNS, *recipe.population]))
     balanced = list(quotas.index.names)
     demographic = [f for f in balanced if f != "emotion"]
     free = [f for f in recipe.population if f not in balanced]
+    check_identities(recipe, free)
     samples["identity"] = assign_identities(samples, demographic, recipe.identities, rng)
     samples = assign_free_factors(samples, recipe, free, rng, free_weights)
     samples["split"] = assign_splits(samples, recipe.splits, demographic, rng)
@@ -346,7 +367,9 @@ def _finish(samples: pd.DataFrame, recipe: Recipe, rng: np.random.Generator) -> 
     samples["shard"] = [f"{s}-{n:06d}.tar" for s, n in zip(samples["split"], within)]
     samples["seed"] = [stable_int(recipe.seed, int(i)) for i in samples["index"]]
     ids = samples["identity"].astype(int)
-    samples["identity_seed"] = [stable_int(recipe.seed, 1, int(i)) for i in ids]
+    # SeedSequence ignores trailing zeros, so [seed, 1, 0] would equal sample 1's [seed, 1]:
+    # persons get a spawn key of their own instead.
+    samples["identity_seed"] = [stable_int(recipe.seed, spawn_key=(IDENTITY_STREAM, int(i))) for i in ids]
     samples["identity"] = [f"p{int(i):06d}" for i in ids]
     lo, hi = recipe.intensity.min, recipe.intensity.max
     u = np.array([np.random.default_rng(np.random.SeedSequence([s, 1])).random() for s in samples["seed"]])

@@ -205,6 +205,9 @@ class Recipe(_Strict):
     @classmethod
     def _emotion_list(cls, v):
         if isinstance(v, list):
+            twice = sorted({e for e in v if v.count(e) > 1}, key=str)
+            if twice:
+                raise ValueError(f"emotion {twice[0]!r} is listed twice")
             return {e: 1.0 for e in v}
         return v
 
@@ -228,7 +231,12 @@ class Recipe(_Strict):
             if not re.fullmatch(r"[a-z][a-z0-9_]*", factor):
                 raise ValueError(f"factor name {factor!r} must be lower_snake_case")
             _check_shares(levels, factor)
-            out[factor] = {_check_level(factor, lvl): w for lvl, w in levels.items()}
+            out[factor] = {}
+            for lvl, w in levels.items():
+                level = _check_level(factor, lvl)
+                if level in out[factor]:
+                    raise ValueError(f"{factor} level {lvl!r} is listed twice (as {level!r})")
+                out[factor][level] = w
         return out
 
     @field_validator("splits")
@@ -252,6 +260,8 @@ class Recipe(_Strict):
                                      f"factors are: {', '.join(factors)}")
             if len(set(combo)) != len(combo):
                 raise ValueError(f"balance[{i}] names a factor twice: {combo}")
+        if not self.modalities.enabled():
+            raise ValueError("modalities: enable at least one of physiology, speech, face")
         if self.size == "auto" and self.complement is None:
             raise ValueError("size: auto needs a `complement:` dataset to top up; give a number")
         if self.episode.onset >= self.episode.duration:
@@ -323,15 +333,40 @@ def load_recipe(path: str | Path) -> Recipe:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FactoryError(f"{path}: no such recipe file") from None
+    except UnicodeDecodeError:
+        raise FactoryError(f"{path}: not a text file (a recipe is UTF-8 YAML)") from None
     except OSError as exc:
         raise FactoryError(f"{path}: cannot read recipe ({exc.strerror})") from None
     return parse_recipe(text, source=str(path))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping (the last would win silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _safe_load_unique(text: str):
+    """Like yaml.safe_load (plain data only), but a key given twice is an error."""
+    loader = _UniqueKeyLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
     """Validate recipe YAML text; see `load_recipe`."""
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load_unique(text)
         lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -149,3 +149,31 @@ def test_multimodal_samples_decode_with_webdataset_and_datasets(multimodal):
     assert len(array) == len(audio)
     assert row["png"].size == (64, 64)
     assert row["json"]["key"] == samples[0]["__key__"]
+
+
+def test_force_replaces_only_the_factorys_own_files(small_dataset, small_recipe_path, tmp_path):
+    out = tmp_path / "forced"
+    shutil.copytree(small_dataset, out)
+    (out / "my-notes.md").write_text("mine")
+    (out / "recipe.yaml").write_text("mine too")
+    assert main(["generate", str(small_recipe_path), "--out", str(out), "--force", "--no-progress"]) == 0
+    assert (out / "my-notes.md").read_text() == "mine" and (out / "recipe.yaml").read_text() == "mine too"
+    assert tars(out) == tars(small_dataset)
+
+
+def test_resume_refuses_a_changed_plan(tmp_path, capsys):
+    """A complement whose real labels changed plans other samples: resuming would mix plans."""
+    real = tmp_path / "real.csv"
+    pd.DataFrame({"emotion": ["anger"] * 3, "sex": ["female"] * 3}).to_csv(real, index=False)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("size: 16\nshard_size: 4\nemotions: [anger, fear]\npopulation: {sex: {female: 1, male: 1}}\n"
+                      "balance: [[emotion, sex]]\nsplits: {train: 1.0}\ncomplement: {path: real.csv}\n"
+                      "modalities: {physiology: {signals: [eda], sampling_rate: 64}}\n")
+    out = tmp_path / "out"
+    assert main(["generate", str(recipe), "--out", str(out), "--no-progress"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["complete"] = False
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    pd.DataFrame({"emotion": ["fear"] * 3, "sex": ["male"] * 3}).to_csv(real, index=False)
+    assert main(["generate", str(recipe), "--out", str(out), "--resume", "--no-progress"]) == 2
+    assert "plan differs" in capsys.readouterr().err

@@ -104,3 +104,21 @@ def test_shards_are_named_by_split_and_sized():
     s = make_plan(r).samples
     assert s.groupby("shard").size().max() <= 10
     assert all(name.startswith(split + "-") for name, split in zip(s["shard"], s["split"]))
+
+
+def test_person_seeds_never_equal_sample_seeds():
+    s = make_plan(Recipe.model_validate({"size": 60, "identities": 12, "seed": 1234})).samples
+    assert not set(s["seed"]) & set(s["identity_seed"])
+
+
+def test_too_few_identities_for_a_per_person_factor():
+    r = Recipe.model_validate({"size": 40, "identities": 2, "balance": [["emotion", "sex"]],
+                               "population": {"sex": {"female": 1, "male": 1}, "skin_tone": {1: 1, 2: 1, 3: 1, 4: 1}}})
+    with pytest.raises(FactoryError, match="levels of skin_tone.*at least 4"):
+        make_plan(r)
+
+
+def test_splits_follow_their_shares_with_few_persons():
+    r = Recipe.model_validate({"size": 200, "identities": 20, "splits": {"train": 0.8, "validation": 0.1, "test": 0.1}})
+    shares = make_plan(r).samples["split"].value_counts(normalize=True)
+    assert abs(shares["train"] - 0.8) <= 0.06 and shares["validation"] > 0 and shares["test"] > 0

@@ -79,3 +79,24 @@ def test_every_shipped_recipe_is_valid():
     assert len(recipes) >= 4
     for path in recipes:
         assert load_recipe(path).name
+
+
+def test_a_key_given_twice_is_refused_with_its_line():
+    msg = error_of("name: demo\nsize: 8\nsize: 9\n")
+    assert "given twice" in msg and "line 3" in msg
+
+
+def test_levels_that_collapse_and_repeated_emotions_are_refused():
+    assert "twice" in error_of('population:\n  skin_tone: {"1": 1, 1: 3}\n')
+    assert "twice" in error_of("emotions: [anger, anger]\n")
+
+
+def test_no_modality_is_refused():
+    assert "at least one" in error_of("modalities: {}\n")
+
+
+def test_binary_recipe_file(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"\xff\xfe\x00binary")
+    assert main(["validate", str(bad)]) == 2
+    assert "not a text file" in capsys.readouterr().err

@@ -54,8 +54,8 @@ class PhysiologyGenerator:
     def generate_one(self, spec: SampleSpec) -> SampleParts:
         """Simulate, measure and encode one episode."""
         targets = episode_targets(spec)
-        rng = spec.rng("physiology")
-        channels = {name: SIMULATORS[name](targets, self.rate, rng) for name in self.signals}
+        # One stream per signal: adding, dropping or reordering a signal never changes another.
+        channels = {name: SIMULATORS[name](targets, self.rate, spec.rng(f"physiology.{name}")) for name in self.signals}
         measured, notes = measure(channels, targets, self.rate)
         data = np.stack([channels[n] for n in self.signals]).astype(np.float32)
         buf = io.BytesIO()
@@ -103,7 +103,9 @@ def episode_targets(spec: SampleSpec) -> dict[str, Any]:
     scr_times = [ep.onset + latency] if evoked_amp >= 0.05 else []
     ns_pre = rng.poisson(base.scr_rate * ep.onset / 60) if responder else 0
     ns_post = rng.poisson((base.scr_rate + k * resp.scr_rate) * (ep.duration - ep.onset) / 60) if responder else 0
-    ns_times = list(rng.uniform(0.5, ep.onset, ns_pre)) + list(rng.uniform(ep.onset + 0.5, ep.duration - 2.5, ns_post))
+    late = max(ep.onset + 0.5, ep.duration - 2.5)     # short episodes: no room after onset
+    ns_post = ns_post if late > ep.onset + 0.5 else 0
+    ns_times = list(rng.uniform(0.5, ep.onset, ns_pre)) + list(rng.uniform(ep.onset + 0.5, late, ns_post))
     ns_times = [t for t in ns_times if all(abs(t - s) > 2.0 for s in scr_times)]
     post_scrs = [t for t in scr_times + ns_times if t >= ep.onset]
     return _plain({

@@ -227,6 +227,8 @@ def encode_flac(audio: np.ndarray, sample_rate: int) -> bytes:
     return buf.getvalue()
 
 
-def _finite(values: dict[str, float], digits: int) -> dict[str, float | None]:
-    """Round, and turn NaN (nothing voiced, say) into None so the JSON stays standard."""
-    return {k: (round(float(v), digits) if v is not None and math.isfinite(v) else None) for k, v in values.items()}
+def _finite(values: dict[str, float], digits: int) -> dict[str, float]:
+    """Round; a value that could not be measured (nothing voiced, say) is NaN, never None, so
+    every sample's JSON has the same types (the factory-wide convention, docs/architecture.md)."""
+    return {k: (round(float(v), digits) if v is not None and math.isfinite(v) else float("nan"))
+            for k, v in values.items()}
