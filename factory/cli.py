@@ -274,7 +274,7 @@ def cmd_report(args) -> int:
 def cmd_preview(args) -> int:
     from factory.preview import write_contact_sheet
 
-    out = write_contact_sheet(args.dir, args.out or str(Path(args.dir) / "preview.png"))
+    out = write_contact_sheet(args.dir, args.out)
     console.print(f"wrote {out}")
     return 0
 

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
+from fsspec.implementations.local import LocalFileSystem
 
 from factory.errors import FactoryError
 from factory.plan import Plan, balanced_factors, largest_remainder, make_plan
 from factory.recipe import Recipe
+from factory.shards import sha256_of
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,7 @@ def _map_levels(column: pd.Series, factor: str, mapping: dict, levels: list, sou
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_of(LocalFileSystem(), str(path))
 
 
 def _sha256_dir(path: Path) -> str:

@@ -1,90 +1,54 @@
-"""A contact sheet of a generated dataset: one PNG grid of faces, emotions x skin tones.
+"""A contact sheet of a finished dataset: one PNG grid of faces, emotions x skin tones.
 
-Reads `index.parquet` (columns `key`, `shard`, `emotion`, `skin_tone`) to pick one sample
-per cell, then the face members (`<key>.png`) from the shard tars, so a person can see at
-a glance whether every emotion reads on every skin tone.
+Picks one sample per (emotion, skin tone) from the index and reads its face member
+(`<key>.png`) straight from its shard by the offsets the index stores, so a person can see
+at a glance whether every emotion reads on every skin tone. Works on any fsspec URL.
 """
 from __future__ import annotations
 
 import io
-import tarfile
-from collections import defaultdict
-from pathlib import Path
+from typing import Optional
 
-import pyarrow.parquet as pq
 from PIL import Image, ImageDraw, ImageFont
 
 from factory.affect import EMOTIONS
+from factory.document import open_finished
 from factory.errors import FactoryError
 
 THUMB = 112
 MARGIN_LEFT = 84
 MARGIN_TOP = 22
+NEEDED = ("key", "shard", "emotion", "skin_tone", "tar_offset.png", "tar_size.png")
 
 
-def _cells(dataset_dir: Path) -> tuple[list[str], list, dict[tuple[str, object], tuple[str, str]]]:
-    index = dataset_dir / "index.parquet"
-    if not index.exists():
-        raise FactoryError(f"{dataset_dir}: no index.parquet; is this an affect-factory dataset folder?")
-    table = pq.read_table(index)
-    need = {"key", "shard", "emotion", "skin_tone"}
-    missing = need - set(table.column_names)
+def write_contact_sheet(url: str, out_path: Optional[str] = None) -> str:
+    """Write the grid (rows: emotions, columns: skin tones) to `out_path` (default:
+    DIR/preview.png) and return where it went."""
+    ds = open_finished(url)
+    missing = [c for c in NEEDED if c not in ds.index.columns]
     if missing:
-        raise FactoryError(f"{index}: missing columns {sorted(missing)} (a contact sheet needs faces and skin tones)")
-    rows = table.select(sorted(need)).to_pylist()
-    rows.sort(key=lambda r: str(r["key"]))
-    cells: dict[tuple[str, object], tuple[str, str]] = {}
-    for r in rows:
-        cells.setdefault((r["emotion"], r["skin_tone"]), (r["shard"], r["key"]))
+        raise FactoryError(f"{url}: the index lacks {missing}; a contact sheet needs the face modality "
+                           f"and a skin_tone factor")
+    picks = ds.index.sort_values("key").drop_duplicates(["emotion", "skin_tone"])
     order = {e: i for i, e in enumerate(EMOTIONS)}
-    emotions = sorted({e for e, _ in cells}, key=lambda e: (order.get(e, len(order)), str(e)))
-    tones = sorted({t for _, t in cells}, key=lambda t: (float(t) if str(t).replace(".", "").isdigit() else 1e9, str(t)))
-    return emotions, tones, cells
-
-
-def _shard_path(dataset_dir: Path, shard: str) -> Path:
-    for cand in (dataset_dir / shard, dataset_dir / f"{shard}.tar"):
-        if cand.exists():
-            return cand
-    raise FactoryError(f"{dataset_dir}: shard {shard!r} listed in index.parquet is missing")
-
-
-def _read_faces(dataset_dir: Path, wanted: dict[str, set[str]]) -> dict[str, Image.Image]:
-    faces: dict[str, Image.Image] = {}
-    for shard, keys in sorted(wanted.items()):
-        with tarfile.open(_shard_path(dataset_dir, shard)) as tar:
-            for member in tar:
-                key, _, ext = member.name.rpartition("/")[2].partition(".")
-                if ext == "png" and key in keys:
-                    data = tar.extractfile(member).read()
-                    faces[key] = Image.open(io.BytesIO(data)).convert("RGB")
-    return faces
-
-
-def write_contact_sheet(dataset_dir, out_path) -> Path:
-    """Write one PNG grid (rows: emotions, columns: skin tones) and return its path."""
-    dataset_dir, out_path = Path(dataset_dir), Path(out_path)
-    emotions, tones, cells = _cells(dataset_dir)
-    if not cells:
-        raise FactoryError(f"{dataset_dir}: the index has no samples")
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for shard, key in cells.values():
-        wanted[shard].add(key)
-    faces = _read_faces(dataset_dir, wanted)
-    if not faces:
-        raise FactoryError(f"{dataset_dir}: no face images (<key>.png) in the shards; was the face modality generated?")
+    emotions = sorted(picks["emotion"].unique(), key=lambda e: (order.get(e, len(order)), str(e)))
+    tones = sorted(picks["skin_tone"].unique(), key=lambda t: (float(t) if str(t).isdigit() else 1e9, str(t)))
     sheet = Image.new("RGB", (MARGIN_LEFT + THUMB * len(tones), MARGIN_TOP + THUMB * len(emotions)), (250, 250, 250))
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default()
     for j, tone in enumerate(tones):
         draw.text((MARGIN_LEFT + j * THUMB + 4, 5), f"MST {tone}", fill=(30, 30, 30), font=font)
     for i, emotion in enumerate(emotions):
-        y = MARGIN_TOP + i * THUMB
-        draw.text((4, y + THUMB // 2 - 6), str(emotion), fill=(30, 30, 30), font=font)
-        for j, tone in enumerate(tones):
-            cell = cells.get((emotion, tone))
-            if cell and cell[1] in faces:
-                sheet.paste(faces[cell[1]].resize((THUMB, THUMB), Image.LANCZOS), (MARGIN_LEFT + j * THUMB, y))
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out_path, format="PNG")
-    return out_path
+        draw.text((4, MARGIN_TOP + i * THUMB + THUMB // 2 - 6), str(emotion), fill=(30, 30, 30), font=font)
+    for _, row in picks.iterrows():
+        data = ds.read_member(row["shard"], row["tar_offset.png"], row["tar_size.png"])
+        face = Image.open(io.BytesIO(data)).convert("RGB").resize((THUMB, THUMB), Image.LANCZOS)
+        sheet.paste(face, (MARGIN_LEFT + tones.index(row["skin_tone"]) * THUMB,
+                           MARGIN_TOP + emotions.index(row["emotion"]) * THUMB))
+    buf = io.BytesIO()
+    sheet.save(buf, format="PNG")
+    if out_path is None:
+        return ds.write_bytes("preview.png", buf.getvalue())
+    with open(out_path, "wb") as f:
+        f.write(buf.getvalue())
+    return str(out_path)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-import tarfile
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
@@ -181,29 +179,18 @@ def test_expressions_legible_on_every_skin_tone():
 # ---------------------------------------------------------------- contact sheet
 
 
-def test_contact_sheet(tmp_path, procedural):
-    from factory.preview import write_contact_sheet
+def test_contact_sheet(multimodal, tmp_path):
+    """`preview` reads the faces by the index's offsets: one cell per emotion x skin tone."""
+    from factory.cli import main
+    from factory.preview import THUMB
 
-    specs = [make_spec(i, e, person=i, tone=t) for i, (e, t) in
-             enumerate((e, t) for e in ("anger", "happiness") for t in (2, 9))]
-    parts = procedural.generate(specs)
-    rows = []
-    with tarfile.open(tmp_path / "train-000000.tar", "w") as tar:
-        for spec, part in zip(specs, parts):
-            key = spec.sample_id
-            for ext, data in {**part.files, "json": json.dumps(part.labels).encode()}.items():
-                info = tarfile.TarInfo(f"{key}.{ext}")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-            rows.append({"key": key, "shard": "train-000000.tar", "emotion": spec.emotion,
-                         "skin_tone": spec.attributes["skin_tone"]})
-    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "index.parquet")
-    out = write_contact_sheet(tmp_path, tmp_path / "sheet.png")
-    sheet = Image.open(out)
-    assert sheet.width > 2 * 100 and sheet.height > 2 * 100
-    assert len(set(sheet.crop((sheet.width - 60, sheet.height - 60, sheet.width, sheet.height)).getdata())) > 10
-    with pytest.raises(FactoryError, match="index.parquet"):
-        write_contact_sheet(tmp_path / "nope", tmp_path / "x.png")
+    assert main(["preview", str(multimodal), "--out", str(tmp_path / "sheet.png")]) == 0
+    sheet = Image.open(tmp_path / "sheet.png")
+    index = pq.read_table(multimodal / "index.parquet").to_pandas()
+    rows, cols = index["emotion"].nunique(), index["skin_tone"].nunique()
+    assert sheet.size == (84 + THUMB * cols, 22 + THUMB * rows)
+    assert len(set(sheet.crop((84, 22, 84 + THUMB, 22 + THUMB)).getdata())) > 10    # a face, not blank
+    assert main(["preview", str(tmp_path / "nope")]) == 2
 
 
 # ---------------------------------------------------------------- diffusers + critic
