@@ -89,6 +89,7 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray, proba: Optional[np.ndarray], 
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_f1": float(f1_score(y_true, y_pred, average="macro", labels=labels, zero_division=0)),
         "recall": {c: float(r) for c, r in zip(labels, recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0))},
+        "support": {c: int((y_true == c).sum()) for c in labels},   # test samples per class: how noisy recall is
     }
     if proba is not None and len(labels) > 1:
         cols = [classes.index(c) for c in labels]
@@ -164,9 +165,12 @@ def markdown(ev: Evaluation) -> str:
     for name, r in ev.results.items():
         gap = max((g["accuracy_gap"] for g in r["groups"].values()), default=float("nan"))
         lines.append(f"| {name} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | {r.get('roc_auc_ovr', float('nan')):.3f} | {gap:.3f} |")
-    lines += ["", "## Per-class recall", "", "| class | " + " | ".join(ev.results) + " |", "| --- |" + " --- |" * len(ev.results)]
+    support = next(iter(ev.results.values()))["support"]
+    lines += ["", "## Per-class recall", "", "With few test samples of a class, its recall moves in large steps "
+              "(1 / test samples): read small classes with care.", "",
+              "| class | test samples | " + " | ".join(ev.results) + " |", "| --- | --- |" + " --- |" * len(ev.results)]
     for c in next(iter(ev.results.values()))["recall"]:
-        lines.append(f"| {c} | " + " | ".join(f"{r['recall'][c]:.3f}" for r in ev.results.values()) + " |")
+        lines.append(f"| {c} | {support[c]} | " + " | ".join(f"{r['recall'][c]:.3f}" for r in ev.results.values()) + " |")
     return "\n".join(lines) + "\n"
 
 
