@@ -351,9 +351,12 @@ def _downstream(manifest, index, th, estimator):
 
 # ---------------------------------------------------------------- the audit
 
-def audit_index(manifest: dict[str, Any], index: pd.DataFrame, estimator="logistic") -> dict[str, Any]:
-    """All four sections and the threshold checks, as JSON-able data (no files written)."""
-    th = thresholds_of(manifest)
+def audit_index(manifest: dict[str, Any], index: pd.DataFrame, estimator="logistic",
+                thresholds: Optional[AuditThresholds] = None) -> dict[str, Any]:
+    """All four sections and the threshold checks, as JSON-able data (no files written).
+
+    `thresholds` overrides the recipe's `audit:` block (e.g. a stricter gate in a pipeline)."""
+    th = thresholds or thresholds_of(manifest)
     if "emotion" not in index.columns:
         raise FactoryError("index.parquet has no `emotion` column; is this an affect-factory dataset?")
     sections = {
@@ -379,13 +382,14 @@ def audit_index(manifest: dict[str, Any], index: pd.DataFrame, estimator="logist
     }
 
 
-def run_audit(ds, plots: bool = True, estimator="logistic") -> dict[str, Any]:
+def run_audit(ds, plots: bool = True, estimator="logistic",
+              thresholds: Optional[AuditThresholds] = None) -> dict[str, Any]:
     """Audit a finished dataset (factory.document.Finished or a path); write audit.json, audit.md, plots."""
     if isinstance(ds, str) or hasattr(ds, "__fspath__"):
         from factory.document import open_finished
 
         ds = open_finished(str(ds))
-    result = audit_index(ds.manifest, ds.index, estimator)
+    result = audit_index(ds.manifest, ds.index, estimator, thresholds)
     result["plots"] = {}
     if plots:
         for name, png in make_plots(result).items():

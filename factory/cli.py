@@ -61,9 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true")
     c.set_defaults(func=cmd_generate)
 
+    c = sub.add_parser("audit", help="fairness audit; exit 1 when a threshold is broken")
+    c.add_argument("dir")
+    c.add_argument("--thresholds", help="YAML file with keys of the recipe's `audit:` block, overriding it")
+    c.set_defaults(func=cmd_audit)
+
     for name, func, help_text in (
             ("verify", cmd_verify, "re-check every shard against the manifest and index"),
-            ("audit", cmd_audit, "fairness audit; exit 1 when a recipe threshold is broken"),
             ("card", cmd_card, "write datasheet.md, README.md (Hub card) and croissant.json"),
             ("report", cmd_report, "write report.html, one offline page to look at the dataset")):
         c = sub.add_parser(name, help=help_text)
@@ -251,9 +255,25 @@ def print_audit(result: dict, where: str) -> None:
 def cmd_audit(args) -> int:
     from factory.audit import run_audit
 
-    result = run_audit(args.dir)
+    result = run_audit(args.dir, thresholds=load_thresholds(args.thresholds) if args.thresholds else None)
     print_audit(result, args.dir)
     return 0 if result["passed"] else 1
+
+
+def load_thresholds(path: str):
+    """Audit thresholds from a YAML file (the keys of a recipe's `audit:` block)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from factory.recipe import AuditThresholds
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return AuditThresholds.model_validate(data)
+    except FileNotFoundError:
+        raise FactoryError(f"--thresholds: {path} does not exist") from None
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise FactoryError(f"--thresholds {path}: {exc}") from None
 
 
 def cmd_card(args) -> int:

@@ -147,3 +147,22 @@ def test_recognizer_features_and_fit(small_dataset):
     assert set(pred) <= set(model.classes_)
     with pytest.raises(Exception, match="unknown recognizer"):
         Recognizer(estimator="nope").fit(index)
+
+
+def test_thresholds_file_overrides_the_recipe(small_dataset, tmp_path, capsys):
+    """A pipeline can gate on its own thresholds: strict fails, lenient passes, a typo is exit 2."""
+    import shutil
+
+    from factory.cli import main
+
+    ds = tmp_path / "ds"
+    shutil.copytree(small_dataset, ds)
+    strict, lenient, typo = tmp_path / "strict.yaml", tmp_path / "lenient.yaml", tmp_path / "typo.yaml"
+    strict.write_text("min_group_size: 1\nmin_label_parity_ratio: 1.0\nmax_equalized_odds_difference: 0.0\n")
+    lenient.write_text("min_group_size: 1\nmin_label_parity_ratio: 0.0\nmax_equalized_odds_difference: 1.0\n"
+                       "max_fidelity_gap: 1.0\nmax_representation_gap: 1.0\n")
+    typo.write_text("max_gap: 1\n")
+    assert main(["audit", str(ds), "--thresholds", str(strict)]) == 1
+    assert main(["audit", str(ds), "--thresholds", str(lenient)]) == 0
+    assert main(["audit", str(ds), "--thresholds", str(typo)]) == 2
+    assert "max_gap" in capsys.readouterr().err
