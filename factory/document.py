@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from factory.dataset import INDEX, open_dir, require_finished
 from factory.errors import FactoryError
-from factory.shards import sha256_of
+from factory.shards import put_atomic, sha256_of
 
 
 @dataclass
@@ -29,12 +29,8 @@ class Finished:
     def write_bytes(self, name: str, data: bytes) -> str:
         """Write `data` to DIR/name (atomically where the filesystem allows); returns the path."""
         path = f"{self.root}/{name}"
-        parent = path.rsplit("/", 1)[0]
-        self.fs.makedirs(parent, exist_ok=True)
-        tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.tmp"
-        with self.fs.open(tmp, "wb") as f:
-            f.write(data)
-        self.fs.mv(tmp, path)
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        put_atomic(self.fs, self.root, data, path, name.replace("/", "_"))
         return path
 
     def write_text(self, name: str, text: str) -> str:
