@@ -9,11 +9,21 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from factory.errors import FactoryError
 
-console = Console(stderr=False)
-errors = Console(stderr=True)
+EXIT_BAD_INPUT = 2        # a recipe, file, path or option the factory refuses (message names it)
+EXIT_AUDIT_FAILED = 1     # the dataset is complete, but its audit or verification found a problem
+
+# markup=False: file names, levels and messages print as written (a '[/x]' in one is not rich markup).
+console = Console(stderr=False, markup=False)
+errors = Console(stderr=True, markup=False)
+
+
+def mark(style: str, label: str, rest: str = "") -> Text:
+    """`label` in `style`, then `rest` as plain text."""
+    return Text.assemble((label, style), rest)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,16 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_BAD_INPUT
     try:
         return int(args.func(args) or 0)
     except FactoryError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-        return 2
+        errors.print(mark("bold red", "error:", f" {exc}"), highlight=False, soft_wrap=True)
+        return EXIT_BAD_INPUT
     except OSError as exc:   # a path the user gave that cannot be read or written
         where = f" {exc.filename}:" if getattr(exc, "filename", None) else ""
-        errors.print(f"[bold red]error:[/]{where} {exc.strerror or exc}", highlight=False, soft_wrap=True)
-        return 2
+        errors.print(mark("bold red", "error:", f"{where} {exc.strerror or exc}"), highlight=False, soft_wrap=True)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         errors.print("interrupted; finished shards are kept: run again with --resume")
         return 130
@@ -51,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="plan.parquet", help="where to write the plan (default: plan.parquet)")
     c.set_defaults(func=cmd_plan)
 
-    c = sub.add_parser("generate", help="generate a dataset")
+    c = sub.add_parser("generate", help="generate a dataset; exit 1 when its fairness audit fails")
     c.add_argument("recipe")
     c.add_argument("--out", required=True, help="output folder or fsspec URL")
     c.add_argument("--workers", type=int, default=1, help="local Dask worker processes (1: run in this process)")
@@ -117,8 +127,8 @@ def cmd_validate(args) -> int:
     plan, _ = plan_recipe(recipe, args.recipe)
     for g in build_generators(recipe).values():
         g.preflight(plan.levels())
-    console.print(f"[green]ok[/] {args.recipe}: {recipe.name} {recipe.version}, {len(plan.samples)} samples in "
-                  f"{len(plan.shards())} shards, modalities: {', '.join(recipe.modalities.enabled())}")
+    console.print(mark("green", "ok", f" {args.recipe}: {recipe.name} {recipe.version}, {len(plan.samples)} samples in "
+                  f"{len(plan.shards())} shards, modalities: {', '.join(recipe.modalities.enabled())}"))
     return 0
 
 
@@ -197,7 +207,7 @@ def cmd_generate(args) -> int:
     if plan.samples.empty:
         console.print("the real data already meets or exceeds the target in every cell: nothing to generate")
         return 0
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
+    with Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=args.no_progress) as bar:
         task = bar.add_task(recipe.name, total=len(plan.samples))
 
@@ -209,8 +219,9 @@ def cmd_generate(args) -> int:
     print_summary(summary)
     from factory.document import document_dataset
 
-    print_audit(document_dataset(args.out), args.out)
-    return 0
+    result = document_dataset(args.out)
+    print_audit(result, args.out)
+    return 0 if result["passed"] else EXIT_AUDIT_FAILED
 
 
 def print_summary(s) -> None:
@@ -220,7 +231,7 @@ def print_summary(s) -> None:
         t.add_column(col, justify="right" if col == "samples" else "left")
     for split, n in s.per_split.items():
         t.add_row(split, str(n))
-    t.add_row("[bold]total", f"[bold]{s.samples}")
+    t.add_row(Text("total", "bold"), Text(str(s.samples), "bold"))
     console.print(t)
     rate = (s.samples / s.seconds) if s.seconds else 0
     console.print(f"{s.shards} shards ({s.skipped_shards} kept from before), {s.bytes / 1e6:.1f} MB, "
@@ -233,10 +244,10 @@ def cmd_verify(args) -> int:
     problems = verify(args.dir)
     if problems:
         for p in problems:
-            errors.print(f"[red]✗[/] {p}")
+            errors.print(mark("red", "✗", f" {p}"))
         errors.print(f"{len(problems)} problems in {args.dir}")
-        return 1
-    console.print(f"[green]ok[/] {args.dir}: every shard matches the manifest and the index")
+        return EXIT_AUDIT_FAILED
+    console.print(mark("green", "ok", f" {args.dir}: every shard matches the manifest and the index"))
     return 0
 
 
@@ -244,12 +255,12 @@ def print_audit(result: dict, where: str) -> None:
     """One line per broken threshold (or ok), and where the audit's files are."""
     judged = sum(1 for c in result["checks"] if c["judged"])
     if result["passed"]:
-        console.print(f"[green]audit ok[/] {where}: {judged} checks passed, {result['not_judged']} not judged "
-                      f"(groups too small or nothing to compare); see audit.md")
+        console.print(mark("green", "audit ok", f" {where}: {judged} checks passed, {result['not_judged']} not "
+                           f"judged (groups too small or nothing to compare); see audit.md"))
         return
-    errors.print(f"[red]audit: {len(result['broken'])} threshold(s) broken[/] in {where} (see audit.md):")
+    errors.print(mark("red", f"audit: {len(result['broken'])} threshold(s) broken", f" in {where} (see audit.md):"))
     for b in result["broken"]:
-        errors.print(f"  [red]✗[/] {b}", highlight=False)
+        errors.print(mark("red", "  ✗", f" {b}"), highlight=False)
 
 
 def cmd_audit(args) -> int:
@@ -340,19 +351,19 @@ def cmd_publish(args) -> int:
     t.add_column("file"); t.add_column("bytes", justify="right")
     for name, size in plan.files:
         t.add_row(name, f"{size:,}")
-    t.add_row("[bold]total", f"[bold]{plan.total_bytes:,}")
+    t.add_row(Text("total", "bold"), Text(f"{plan.total_bytes:,}", "bold"))
     console.print(t)
     if not plan.card_found:
-        errors.print(f"[yellow]README.md is absent:[/] {plan.folder} has no Hub dataset card", soft_wrap=True)
+        errors.print(mark("yellow", "README.md is absent:", f" {plan.folder} has no Hub dataset card"), soft_wrap=True)
     for problem in plan.problems:
-        errors.print(f"[red]✗[/] {problem}", soft_wrap=True)
+        errors.print(mark("red", "✗", f" {problem}"), soft_wrap=True)
     if args.dry_run:
         if not plan.problems:
-            console.print(f"[green]ok[/] {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB; the card's "
-                          f"data_files patterns match every shard (dry run: nothing uploaded)", soft_wrap=True)
+            console.print(mark("green", "ok", f" {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB; the card's "
+                               f"data_files patterns match every shard (dry run: nothing uploaded)"), soft_wrap=True)
         return 1 if plan.problems else 0
     publish(plan)
-    console.print(f"[green]published[/] {plan.url}")
+    console.print(mark("green", "published", f" {plan.url}"))
     return 0
 
 
