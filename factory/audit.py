@@ -405,9 +405,11 @@ def current_audit(ds) -> dict[str, Any]:
     """DIR/audit.json when it was made from this very index (same SHA-256), else a fresh audit."""
     path = f"{ds.root}/{AUDIT_JSON}"
     if ds.fs.exists(path):
-        with ds.fs.open(path, "rb") as f:
-            cached = json.loads(f.read())
-        if (cached.get("index_sha256") == (ds.manifest.get("index") or {}).get("sha256")
+        try:
+            cached = json.loads(ds.fs.cat_file(path))
+        except ValueError:        # a truncated or edited audit.json is not trusted: audit again
+            cached = {}
+        if isinstance(cached, dict) and (cached.get("index_sha256") == (ds.manifest.get("index") or {}).get("sha256")
                 and cached.get("thresholds") == thresholds_of(ds.manifest).model_dump()):
             return cached
     return run_audit(ds)

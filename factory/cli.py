@@ -118,13 +118,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------- commands
 
-def cmd_validate(args) -> int:
+def plan_with_progress(recipe, recipe_path: str):
+    """The recipe's plan; a plan estimated to take more than a few seconds prints its estimate
+    (memory, time) and shows its steps as it goes."""
     from factory.complement import plan_recipe
+    from factory.plan import plan_cost
+
+    bar, task = None, None
+
+    def report(step: str, done: int, total: int) -> None:
+        nonlocal bar, task
+        if bar is None:
+            cost = plan_cost(total)
+            if cost.seconds < 5:
+                return
+            console.print(f"planning {total:,} samples: estimated {cost.describe()}")
+            bar = Progress(TextColumn("planning: {task.description}", markup=False), BarColumn(),
+                           MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
+            bar.start()
+            task = bar.add_task(step, total=total)
+        bar.update(task, description=step, completed=done, total=total)
+
+    try:
+        return plan_recipe(recipe, recipe_path, progress=report)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def cmd_validate(args) -> int:
     from factory.execute import build_generators
     from factory.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
-    plan, _ = plan_recipe(recipe, args.recipe)
+    plan, _ = plan_with_progress(recipe, args.recipe)
     for g in build_generators(recipe).values():
         g.preflight(plan.levels())
     console.print(mark("green", "ok", f" {args.recipe}: {recipe.name} {recipe.version}, {len(plan.samples)} samples in "
@@ -133,11 +160,10 @@ def cmd_validate(args) -> int:
 
 
 def cmd_plan(args) -> int:
-    from factory.complement import plan_recipe
     from factory.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
-    plan, real = plan_recipe(recipe, args.recipe)
+    plan, real = plan_with_progress(recipe, args.recipe)
     if real is not None:
         print_complement(plan, real)
         if plan.samples.empty:
@@ -197,13 +223,12 @@ def print_counts(plan) -> None:
 
 def cmd_generate(args) -> int:
     from factory.execute import generate
-    from factory.complement import plan_recipe
     from factory.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
     if args.workers < 1:
         raise FactoryError("--workers must be at least 1")
-    plan, real = plan_recipe(recipe, args.recipe)
+    plan, real = plan_with_progress(recipe, args.recipe)
     if plan.samples.empty:
         console.print("the real data already meets or exceeds the target in every cell: nothing to generate")
         return 0

@@ -33,8 +33,15 @@ _PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "neurokit2", "webdataset", "
 
 
 def open_dir(url: str):
-    """(filesystem, root path) of a local path or fsspec URL."""
-    fs, root = fsspec.core.url_to_fs(str(url))
+    """(filesystem, root path) of a local path or fsspec URL; a URL whose filesystem is unknown or
+    not installed is a FactoryError naming the URL and what to install."""
+    try:
+        fs, root = fsspec.core.url_to_fs(str(url))
+    except ImportError as exc:        # fsspec knows the protocol; its package (s3fs, gcsfs, ...) is absent
+        raise FactoryError(f"{url}: {exc} (pip install it into this environment), or use a local folder") from None
+    except ValueError as exc:         # "Protocol not known: foo"
+        raise FactoryError(f"{url}: {exc}; use a local folder or an fsspec URL such as s3://, gs://, hf:// "
+                           f"or memory://") from None
     return fs, root.rstrip("/")
 
 
@@ -93,15 +100,14 @@ def write_part(fs, root: str, name: str, table: pa.Table) -> None:
 def build_index(fs, root: str, shards: Iterable[str]) -> dict[str, Any]:
     """Concatenate the index parts, in shard order, into index.parquet (streamed)."""
     paths = [f"{root}/{PARTS_DIR}/{s}.parquet" for s in shards]
-    schemas = [pq.read_schema(fs.open(p, "rb")) for p in paths]
+    schemas = [read_parquet(fs, p).schema for p in paths]
     schema = pa.unify_schemas(schemas, promote_options="permissive")
     tmp = partial_path(root, INDEX)
     fs.makedirs(f"{root}/{PARTIAL_DIR}", exist_ok=True)
     rows = 0
     with fs.open(tmp, "wb") as f, pq.ParquetWriter(f, schema) as writer:
         for p in paths:
-            with fs.open(p, "rb") as part:
-                table = pq.read_table(part)
+            table = read_parquet(fs, p)
             writer.write_table(_conform(table, schema))
             rows += table.num_rows
     fs.mv(tmp, f"{root}/{INDEX}")
@@ -122,8 +128,19 @@ def read_index(url: str):
     """The index of a finished dataset as a pandas DataFrame."""
     fs, root = open_dir(url)
     require_finished(fs, root)
-    with fs.open(f"{root}/{INDEX}", "rb") as f:
-        return pq.read_table(f).to_pandas()
+    return read_parquet(fs, f"{root}/{INDEX}").to_pandas()
+
+
+def read_parquet(fs, path: str, columns: list[str] | None = None) -> pa.Table:
+    """A Parquet file on `fs`, read into memory and parsed from that buffer.
+
+    pyarrow reading through a Python file object (what `fs.open` returns) runs its reads on
+    pyarrow's I/O threads, which call back into Python; about 1 process in 30 then aborts at
+    interpreter exit (rc 134, "terminate called without an active exception"). Parsing bytes
+    the factory read itself leaves no Python file for those threads to hold.
+    """
+    data = fs.cat_file(path)
+    return pq.read_table(pa.BufferReader(data), columns=columns)
 
 
 # ---------------------------------------------------------------- checks
@@ -161,8 +178,7 @@ def verify(url: str, check_index_checksum: bool = True) -> list[str]:
             problems.append(f"{name}: SHA-256 differs from the manifest (corrupted or changed)")
     if check_index_checksum and sha256_of(fs, f"{root}/{INDEX}") != manifest["index"]["sha256"]:
         problems.append(f"{INDEX}: SHA-256 differs from the manifest")
-    with fs.open(f"{root}/{INDEX}", "rb") as f:
-        index = pq.read_table(f, columns=["key", "shard"])
+    index = read_parquet(fs, f"{root}/{INDEX}", columns=["key", "shard"])
     counts = dict(zip(*[c.to_pylist() for c in pc.value_counts(index["shard"]).flatten()]))
     for name, entry in manifest["shards"].items():
         if counts.get(name, 0) != entry["count"]:

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
-from factory.dataset import INDEX, open_dir, require_finished
+from factory.dataset import INDEX, open_dir, read_parquet, require_finished
 from factory.errors import FactoryError
 from factory.shards import put_atomic, sha256_of
 
@@ -55,8 +54,7 @@ def open_finished(url: str) -> Finished:
     if sha256_of(fs, f"{root}/{INDEX}") != entry["sha256"]:
         raise FactoryError(f"{root}: {INDEX} does not match the checksum in manifest.json (changed or "
                            f"corrupted); run `affect-factory verify {url}` to see what differs")
-    with fs.open(f"{root}/{INDEX}", "rb") as f:
-        index = pq.read_table(f).to_pandas()
+    index = read_parquet(fs, f"{root}/{INDEX}").to_pandas()
     if index.empty:
         raise FactoryError(f"{root}: {INDEX} has no samples")
     return Finished(str(url), fs, root, manifest, index)

@@ -155,6 +155,14 @@ class Complement(_Strict):
     columns: dict[str, str] = Field(default_factory=dict)
     values: dict[str, dict[str, Level]] = Field(default_factory=dict)
 
+    @field_validator("values", mode="before")
+    @classmethod
+    def _codes_as_text(cls, v):
+        # A real dataset's codes are matched as text: `{emotion: {0: neutral}}` means the code "0".
+        if isinstance(v, dict):
+            return {f: ({str(code): lvl for code, lvl in m.items()} if isinstance(m, dict) else m) for f, m in v.items()}
+        return v
+
 
 class Publish(_Strict):
     """Where `affect-factory publish` sends the dataset."""

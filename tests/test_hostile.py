@@ -1,0 +1,345 @@
+"""Hostile inputs (issue 16): each is refused with a message naming the file, key or address and
+what to do, exit 2 (1 for a failed audit or verification), no traceback, nothing of the user's lost.
+
+Kept fast: small recipes, physiology only, short timeouts.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from factory.cli import main
+from factory.errors import FactoryError
+from factory.recipe import load_yaml, parse_recipe, reserved_factor_names
+
+TINY = """
+name: tiny
+seed: 5
+size: 8
+shard_size: 8
+emotions: [neutral, anger]
+population:
+  sex: {female: 1, male: 1}
+splits: {train: 1.0}
+episode: {duration: 6, onset: 2}
+modalities:
+  physiology: {signals: [eda], sampling_rate: 64}
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(FactoryError) as exc:
+        parse_recipe(text, source="r.yaml")
+    return str(exc.value)
+
+
+def run(capsys, *argv) -> tuple[int, str]:
+    """(exit code, stdout + stderr) of the CLI, in this process (a traceback would fail the test)."""
+    rc = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return rc, out.out + out.err
+
+
+# ---------------------------------------------------------------- 5. seeds past 2**32
+
+def test_a_seed_past_2_32_still_trains_the_audit_recognizer(small_dataset):
+    from factory.audit import downstream_parity
+    from factory.dataset import read_index
+    from factory.recipe import AuditThresholds
+
+    index = read_index(str(small_dataset))
+    result = downstream_parity({"recipe": {"seed": 2**63 - 1}}, index, AuditThresholds())
+    assert result["assessed"] is True
+
+
+# ---------------------------------------------------------------- 6. non-finite numbers anywhere
+
+@pytest.mark.parametrize("text, key", [
+    ("emotions: {anger: .nan, fear: 1}\n", "emotions.anger"),
+    ("emotions: {anger: .inf}\n", "emotions.anger"),
+    ("population:\n  sex: {female: .nan, male: 1}\n", "population.sex.female"),
+    ("splits: {train: .nan, test: 1}\n", "splits.train"),
+    ("intensity: {min: .nan}\n", "intensity.min"),
+    ("episode: {duration: -.inf}\n", "episode.duration"),
+    ("audit: {max_fidelity_gap: .nan}\n", "audit.max_fidelity_gap"),
+    ("population:\n  sex: {.nan: 1}\n", "population.sex"),
+])
+def test_non_finite_numbers_are_refused_by_key_and_line(text, key):
+    msg = error_of("name: x\n" + text)
+    assert key in msg and f"r.yaml:{1 + text.count(chr(10))}" in msg and "finite" in msg
+
+
+def test_non_finite_audit_thresholds_file_is_refused(tmp_path, capsys, small_dataset):
+    th = tmp_path / "th.yaml"
+    th.write_text("min_label_parity_ratio: .nan\n")
+    rc, out = run(capsys, "audit", small_dataset, "--thresholds", th)
+    assert rc == 2 and "th.yaml" in out and "min_label_parity_ratio" in out
+
+
+# ---------------------------------------------------------------- 7. reserved factor names
+
+@pytest.mark.parametrize("name", sorted(reserved_factor_names()))
+def test_reserved_factor_names_are_refused_by_name(name):
+    msg = error_of(f"name: x\npopulation:\n  {name}: {{a: 1, b: 1}}\n")
+    assert f"factor name {name!r} is reserved" in msg
+
+
+def test_every_field_a_sample_has_is_reserved(small_dataset):
+    """The reserved list cannot drift: every plan column and top-level JSON key of a real sample is in it."""
+    import tarfile
+
+    from factory.plan import FIXED_COLUMNS
+
+    manifest = json.loads((small_dataset / "manifest.json").read_text())
+    population = set(manifest["recipe"]["population"])
+    with tarfile.open(next(small_dataset.glob("*.tar"))) as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith(".json"))
+        sample = json.loads(tar.extractfile(member).read())
+    own = (set(sample) | set(FIXED_COLUMNS)) - population
+    assert own <= reserved_factor_names()
+
+
+# ---------------------------------------------------------------- 11. hostile YAML
+
+BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+
+
+def test_alias_bomb_is_refused_at_load():
+    with pytest.raises(FactoryError, match="billion laughs"):
+        load_yaml(BOMB, "bomb.yaml")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("a: &x\n  - *x\n", "contains it"),
+    ("a: " + "[" * 200 + "]" * 200 + "\n", "nested"),
+    ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested"),
+    ("? [a, b]\n: 1\n", "plain value"),
+    ("name: x\n" + "# padding\n" * 120_000, "too large"),
+])
+def test_hostile_yaml_shapes_are_refused(text, words):
+    with pytest.raises(FactoryError, match=words):
+        parse_recipe(text, source="h.yaml")
+
+
+def test_aliases_within_the_limits_still_work():
+    r = parse_recipe("name: x\nsize: 8\nemotions: &e {anger: 1, fear: 1}\naudit: {}\n", source="ok.yaml")
+    assert list(r.emotions) == ["anger", "fear"]
+
+
+# ---------------------------------------------------------------- 12. a scheduler that is not one
+
+def _serve(handler) -> int:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+
+    def loop():
+        while True:
+            conn, _ = server.accept()
+            held.append(conn)
+            handler(conn)
+
+    threading.Thread(target=loop, daemon=True).start()
+    return server.getsockname()[1]
+
+
+@pytest.mark.parametrize("handler, words", [
+    (lambda conn: None, "nothing answered"),
+    (lambda conn: conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" * 4), "does not speak Dask"),
+])
+def test_a_scheduler_that_never_answers_or_speaks_http_fails_fast(monkeypatch, handler, words):
+    from factory import execute
+
+    monkeypatch.setattr(execute, "SCHEDULER_TIMEOUT_S", 1)
+    port = _serve(handler)
+    with pytest.raises(FactoryError, match=words) as exc:
+        execute.connect(f"127.0.0.1:{port}", 1)
+    assert f"127.0.0.1:{port}" in str(exc.value)
+
+
+def test_a_closed_scheduler_port_is_named(monkeypatch):
+    from factory import execute
+
+    monkeypatch.setattr(execute, "SCHEDULER_TIMEOUT_S", 1)
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    with pytest.raises(FactoryError, match=f"127.0.0.1:{port}: cannot connect"):
+        execute.connect(f"tcp://127.0.0.1:{port}", 1)
+
+
+# ---------------------------------------------------------------- 13. sizes that cannot be planned
+
+def test_a_plan_that_cannot_fit_in_memory_is_refused_before_it_starts(tmp_path, capsys):
+    (tmp_path / "huge.yaml").write_text("name: huge\nsize: 1000000000000\n")
+    rc, out = run(capsys, "plan", tmp_path / "huge.yaml", "--out", tmp_path / "p.parquet")
+    assert rc == 2 and "size" in out and "GB" in out and "at most" in out
+    assert not (tmp_path / "p.parquet").exists()
+
+
+def test_plan_cost_grows_with_size_and_the_refusal_names_the_largest_size():
+    from factory.plan import check_plan_fits, plan_cost
+
+    assert plan_cost(2_000_000).bytes == 2 * plan_cost(1_000_000).bytes
+    available = plan_cost(10_000).bytes // 2
+    with pytest.raises(FactoryError, match=r"at most [\d,]+") as exc:
+        check_plan_fits(10_000, available=available)
+    most = int(str(exc.value).split("at most ")[1].split(",  ")[0].split(", or")[0].replace(",", ""))
+    assert 1_000 < most < 10_000
+    check_plan_fits(most, available=available)              # the size it names does fit
+    with pytest.raises(FactoryError):
+        check_plan_fits(most + 100, available=available)
+
+
+def test_large_plans_report_their_steps():
+    from factory.plan import make_plan
+    from factory.recipe import Recipe
+
+    steps = []
+    make_plan(Recipe.model_validate({"size": 300, "balance": []}), progress=lambda s, d, t: steps.append((s, d, t)))
+    names = [s for s, _, _ in steps]
+    assert names[0] == "quotas" and "sample seeds" in names and steps[-1][1] == steps[-1][2] == 300
+
+
+# ---------------------------------------------------------------- 14. features listings
+
+@pytest.fixture
+def recording(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "rec.npy", rng.standard_normal((2, 64 * 20)))
+    return tmp_path
+
+
+@pytest.mark.parametrize("row, words", [
+    ({"sampling_rate": 0}, "sampling_rate must be a positive"),
+    ({"sampling_rate": ""}, "sampling_rate must be a positive"),
+    ({"sampling_rate": "fast"}, "sampling_rate must be a number"),
+    ({"sampling_rate": 64, "start": 15, "duration": 10}, "not inside the recording"),
+    ({"sampling_rate": 64, "start": -2}, "not inside the recording"),
+    ({"sampling_rate": 64, "onset": 30}, "onset"),
+])
+def test_bad_feature_rows_are_named(recording, capsys, row, words):
+    listing = recording / "list.csv"
+    good = {"file": "rec.npy", "channels": "eda+rsp", "sampling_rate": 64, "emotion": "anger"}
+    pd.DataFrame([good, {**good, **row}]).to_csv(listing, index=False)
+    rc, out = run(capsys, "features", listing, "--out", recording / "f.parquet")
+    assert rc == 2 and "list.csv row 2" in out and words in out
+    assert not (recording / "f.parquet").exists()
+
+
+def test_a_pickled_recording_is_refused_not_loaded(tmp_path, capsys):
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    pd.DataFrame([{"file": "obj.npy", "channels": "eda", "sampling_rate": 64}]).to_csv(tmp_path / "l.csv", index=False)
+    rc, out = run(capsys, "features", tmp_path / "l.csv", "--out", tmp_path / "f.parquet")
+    assert rc == 2 and "row 1" in out and "obj.npy" in out and "pickled" in out
+
+
+# ---------------------------------------------------------------- 15. complement labels
+
+def _complement(tmp_path, csv_text: str, extra: str = "", size="auto") -> str:
+    (tmp_path / "real.csv").write_text(csv_text)
+    (tmp_path / "r.yaml").write_text(
+        f"name: c\nsize: {size}\nemotions: [anger, fear]\npopulation: {{sex: {{female: 1, male: 1}}}}\n"
+        f"balance: [[emotion, sex]]\nsplits: {{train: 1.0}}\ncomplement:\n  path: real.csv\n{extra}")
+    return str(tmp_path / "r.yaml")
+
+
+def test_two_columns_mapped_to_one_factor_are_named(tmp_path, capsys):
+    recipe = _complement(tmp_path, "emotion,label,sex\nanger,fear,male\n", "  columns: {label: emotion}\n")
+    rc, out = run(capsys, "plan", recipe, "--out", tmp_path / "p.parquet")
+    assert rc == 2 and "two 'emotion' columns" in out and "label" in out
+
+
+def test_a_header_only_labels_file_is_refused(tmp_path, capsys):
+    recipe = _complement(tmp_path, "emotion,sex\n")
+    rc, out = run(capsys, "plan", recipe, "--out", tmp_path / "p.parquet")
+    assert rc == 2 and "real.csv has no rows" in out
+
+
+def test_the_suggested_value_mapping_works_as_written(tmp_path, capsys):
+    csv = "emotion,sex\n" + "0,female\n1,male\n" * 5
+    rc, out = run(capsys, "plan", _complement(tmp_path, csv), "--out", tmp_path / "p.parquet")
+    assert rc == 2 and "complement.values" in out
+    suggestion = out.split("e.g. `complement.values: ", 1)[1].split("`", 1)[0]
+    mapping = {"emotion": {**load_yaml(suggestion, "s")[0]["emotion"], "1": "fear"}}
+    values = "  values: " + json.dumps(mapping) + "\n"
+    rc, out = run(capsys, "plan", _complement(tmp_path, csv, values), "--out", tmp_path / "p.parquet")
+    assert rc == 0, out
+    numeric = "  values: {emotion: {0: anger, 1: fear}}\n"        # unquoted codes work too
+    rc, out = run(capsys, "plan", _complement(tmp_path, csv, numeric), "--out", tmp_path / "p.parquet")
+    assert rc == 0, out
+
+
+def test_rows_without_a_label_are_named(tmp_path, capsys):
+    recipe = _complement(tmp_path, "emotion,sex\nanger,female\n,male\n")
+    rc, out = run(capsys, "plan", recipe, "--out", tmp_path / "p.parquet")
+    assert rc == 2 and "without a 'emotion' value" in out and "row 2" in out
+
+
+# ---------------------------------------------------------------- 16 (parts). URLs, age bands
+
+@pytest.mark.parametrize("url, words", [
+    ("s3://bucket/ds", "s3fs"),
+    ("nosuch://bucket/ds", "Protocol not known: nosuch"),
+])
+def test_unusable_output_urls_are_named(tmp_path, capsys, url, words):
+    (tmp_path / "t.yaml").write_text(TINY)
+    pytest.importorskip("fsspec")
+    if url.startswith("s3://"):
+        try:
+            import s3fs  # noqa: F401
+            pytest.skip("s3fs is installed here")
+        except ImportError:
+            pass
+    rc, out = run(capsys, "generate", tmp_path / "t.yaml", "--out", url, "--no-progress")
+    assert rc == 2 and url in out and words in out
+
+
+@pytest.mark.parametrize("band", ["999+", "101+", "18-130"])
+def test_age_bands_outside_human_ages_are_refused(band):
+    assert "outside human ages" in error_of(f'population:\n  age_band: {{"{band}": 1}}\n')
+
+
+def test_messages_with_brackets_print_as_written(capsys):
+    rc, out = run(capsys, "validate", "/nonexistent/[/x]/r.yaml")
+    assert rc == 2 and "[/x]" in out
+
+
+# ---------------------------------------------------------------- 17. empty recipes, fair defaults, exit codes
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "{}\n", "---\n"])
+def test_an_empty_recipe_is_refused(tmp_path, capsys, text):
+    (tmp_path / "e.yaml").write_text(text)
+    rc, out = run(capsys, "validate", tmp_path / "e.yaml")
+    assert rc == 2 and "e.yaml" in out and "empty" in out
+
+
+def test_the_defaults_balance_emotion_against_every_population_factor():
+    from factory.audit import label_parity
+    from factory.plan import make_plan
+    from factory.recipe import AuditThresholds
+
+    recipe = parse_recipe("name: defaults\n")
+    assert recipe.balance == [["emotion", f] for f in recipe.population]
+    plan = make_plan(recipe)
+    result = label_parity({"recipe": recipe.resolved()}, plan.samples, AuditThresholds())
+    judged = [c for c in result["checks"] if c["judged"]]
+    assert judged and all(c["passed"] for c in judged)
+    assert parse_recipe("name: x\nbalance: []\n").balance == []
+
+
+def test_generate_exits_1_when_its_audit_fails(tmp_path, capsys):
+    # Ten samples cannot be spread evenly over 2 emotions x 2 sexes... with 3 sexes; parity 1.0 is asked.
+    recipe = TINY.replace("size: 8", "size: 10").replace("{female: 1, male: 1}", "{female: 1, male: 1, intersex: 1}")
+    (tmp_path / "a.yaml").write_text(recipe + "audit: {min_label_parity_ratio: 1.0, min_group_size: 1}\n")
+    rc, out = run(capsys, "generate", tmp_path / "a.yaml", "--out", tmp_path / "ds", "--no-progress")
+    assert rc == 1 and "threshold(s) broken" in out
+    assert json.loads((tmp_path / "ds" / "manifest.json").read_text())["complete"] is True
