@@ -37,9 +37,9 @@ def load_real(recipe: Recipe, base_dir: Path) -> RealData:
     spec = recipe.complement
     path = (base_dir / spec.path) if not Path(spec.path).is_absolute() else Path(spec.path)
     frame, digest_of = _read_labels(path)
-    if frame.empty:
-        raise FactoryError(f"complement.path: {path.name} has no rows (a header only?); a complement needs the real "
-                           f"dataset's labels, one row per sample")
+    if frame.empty and recipe.size == "auto":
+        raise FactoryError(f"complement.path: {path.name} has no rows (a header only?), so `size: auto` has nothing "
+                           f"to top up; give the real dataset's labels (one row per sample) or a number as `size`")
     frame = _rename_columns(frame, spec.columns, path.name)
     factors = recipe.factor_levels()
     needed = [f for f in balanced_factors(recipe)]

@@ -261,7 +261,7 @@ def test_two_columns_mapped_to_one_factor_are_named(tmp_path, capsys):
 def test_a_header_only_labels_file_is_refused(tmp_path, capsys):
     recipe = _complement(tmp_path, "emotion,sex\n")
     rc, out = run(capsys, "plan", recipe, "--out", tmp_path / "p.parquet")
-    assert rc == 2 and "real.csv has no rows" in out
+    assert rc == 2 and "real.csv has no rows" in out and "size: auto" in out
 
 
 def test_the_suggested_value_mapping_works_as_written(tmp_path, capsys):
