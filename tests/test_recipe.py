@@ -16,7 +16,7 @@ def test_a_name_alone_gets_every_default():
     r = parse_recipe("name: defaults\n")
     assert r.size == 140 and r.shard_size == 100
     assert set(r.emotions) >= {"neutral", "anger"}
-    assert r.modalities.physiology is not None
+    assert r.modalities["physiology"] is not None
     assert r.episode.apex > r.episode.onset
 
 
