@@ -42,7 +42,7 @@ def open_dir(url: str):
     except ValueError as exc:         # "Protocol not known: foo"
         raise FactoryError(f"{url}: {exc}; use a local folder or an fsspec URL such as s3://, gs://, hf:// "
                            f"or memory://") from None
-    return fs, root.rstrip("/")
+    return fs, root.rstrip("/") or "/"
 
 
 def package_versions() -> dict[str, str]:

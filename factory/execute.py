@@ -352,22 +352,16 @@ def prepare_output(fs, root: str, made_by: dict[str, Any], resume: bool, force: 
     another plan (e.g. a complemented labels file that changed) or other generator versions:
     `made_by` holds this run's recipe hash, plan digest and generator versions.
     """
-    try:
-        fs.makedirs(root, exist_ok=True)
-        probe = f"{root}/.factory/write-test"
-        fs.makedirs(f"{root}/.factory", exist_ok=True)
-        with fs.open(probe, "wb") as f:
-            f.write(b"ok")
-        fs.rm(probe)
-    except OSError as exc:
-        raise FactoryError(f"--out {root}: cannot write there ({exc.strerror or exc}); choose a writable folder") from None
-    manifest = dataset.read_manifest(fs, root)
-    entries = [p for p in fs.ls(root, detail=False) if not p.rstrip("/").rsplit("/", 1)[-1].startswith(".")]
+    exists = fs.exists(root)
+    manifest = dataset.read_manifest(fs, root) if exists else None
+    entries = [p for p in fs.ls(root, detail=False) if not p.rstrip("/").rsplit("/", 1)[-1].startswith(".")] if exists else []
     if manifest is None:
         if entries:
             raise FactoryError(f"--out {root}: the folder is not empty and holds no affect-factory dataset; "
                                f"refusing to write into it (choose an empty or new folder)")
+        _check_writable(fs, root)
         return None
+    _check_writable(fs, root)       # decided from reading alone: nothing is written into a refused --out
     if resume:
         if manifest.get("recipe_hash") != made_by["recipe_hash"]:
             raise FactoryError(f"--resume: {root} was made from another recipe "
@@ -389,6 +383,19 @@ def prepare_output(fs, root: str, made_by: dict[str, Any], resume: bool, force: 
                            f"use --resume to finish it or --force to replace it")
     _remove_dataset(fs, root, manifest)
     return None
+
+
+def _check_writable(fs, root: str) -> None:
+    """Create `root` (and its `.factory/`) and prove a file can be written there."""
+    try:
+        fs.makedirs(root, exist_ok=True)
+        probe = f"{root}/.factory/write-test"
+        fs.makedirs(f"{root}/.factory", exist_ok=True)
+        with fs.open(probe, "wb") as f:
+            f.write(b"ok")
+        fs.rm(probe)
+    except OSError as exc:
+        raise FactoryError(f"--out {root}: cannot write there ({exc.strerror or exc}); choose a writable folder") from None
 
 
 def _clean_partials(fs, root: str) -> None:

@@ -343,3 +343,13 @@ def test_generate_exits_1_when_its_audit_fails(tmp_path, capsys):
     rc, out = run(capsys, "generate", tmp_path / "a.yaml", "--out", tmp_path / "ds", "--no-progress")
     assert rc == 1 and "threshold(s) broken" in out
     assert json.loads((tmp_path / "ds" / "manifest.json").read_text())["complete"] is True
+
+
+def test_a_refused_out_folder_gets_nothing_written_into_it(tmp_path, capsys):
+    (tmp_path / "t.yaml").write_text(TINY)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    rc, out = run(capsys, "generate", tmp_path / "t.yaml", "--out", mine, "--no-progress")
+    assert rc == 2 and str(mine) in out and "not empty" in out
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
