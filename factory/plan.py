@@ -232,7 +232,8 @@ def assign_identities(samples: pd.DataFrame, demographic: list[str], identities:
         raise FactoryError(
             f"identities: {identities} persons cannot cover the {len(cells)} balanced demographic "
             f"cells of {demographic} (each person has one fixed {'/'.join(demographic)}); "
-            f"use at least {len(cells)}")
+            f"use at least {len(cells)}, or balance fewer factors (`balance:` defaults to emotion crossed "
+            f"with every population factor)")
     sizes = np.array([len(v) for v in cells.values()])
     per_cell = 1 + largest_remainder(sizes - 1, identities - len(cells))
     out = pd.Series(0, index=samples.index)
