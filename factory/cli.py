@@ -3,6 +3,7 @@ publish, evaluate, features."""
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
@@ -38,13 +39,24 @@ def main(argv: list[str] | None = None) -> int:
     except FactoryError as exc:
         errors.print(mark("bold red", "error:", f" {exc}"), highlight=False, soft_wrap=True)
         return EXIT_BAD_INPUT
-    except OSError as exc:   # a path the user gave that cannot be read or written
-        where = f" {exc.filename}:" if getattr(exc, "filename", None) else ""
-        errors.print(mark("bold red", "error:", f"{where} {exc.strerror or exc}"), highlight=False, soft_wrap=True)
+    except OSError as exc:   # a path the user gave that cannot be read or written, a full disk
+        errors.print(mark("bold red", "error:", f" {os_error_message(exc, args)}"), highlight=False, soft_wrap=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         errors.print("interrupted; finished shards are kept: run again with --resume")
         return 130
+
+
+def os_error_message(exc: OSError, args) -> str:
+    """An OSError as a message naming the path (the file, else the command's folder) and, for a
+    full disk, how to go on."""
+    where = exc.filename or getattr(args, "out", None) or getattr(args, "dir", None)
+    text = f"{where}: {exc.strerror or exc}" if where else str(exc.strerror or exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        text += "; free some space there"
+        if getattr(args, "func", None) is cmd_generate:
+            text += ", then run the same command with --resume (finished shards are kept)"
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -353,3 +353,31 @@ def test_a_refused_out_folder_gets_nothing_written_into_it(tmp_path, capsys):
     rc, out = run(capsys, "generate", tmp_path / "t.yaml", "--out", mine, "--no-progress")
     assert rc == 2 and str(mine) in out and "not empty" in out
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+# ---------------------------------------------------------------- 16. a full disk
+
+def test_a_full_disk_names_the_folder_and_how_to_resume(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from factory import execute
+
+    (tmp_path / "t.yaml").write_text(TINY.replace("shard_size: 8", "shard_size: 4"))
+    real_write = execute.write_shard
+    calls = []
+
+    def fills_up(fs, root, name, samples):
+        calls.append(name)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fs, root, name, samples)
+
+    monkeypatch.setattr(execute, "write_shard", fills_up)
+    out = tmp_path / "ds"
+    rc, text = run(capsys, "generate", tmp_path / "t.yaml", "--out", out, "--no-progress")
+    assert rc == 2 and str(out) in text and "No space left" in text and "--resume" in text
+    assert json.loads((out / "manifest.json").read_text())["complete"] is False
+    monkeypatch.setattr(execute, "write_shard", real_write)
+    rc, text = run(capsys, "generate", tmp_path / "t.yaml", "--out", out, "--no-progress", "--resume")
+    assert rc == 0, text
+    assert json.loads((out / "manifest.json").read_text())["complete"] is True
