@@ -48,7 +48,7 @@ def make_shard(recipe_json: str, shard: str, rows: bytes, out: str) -> dict[str,
     """Generate and write one shard; returns its manifest entry (a Dask task)."""
     recipe = Recipe.model_validate_json(recipe_json)
     generators = build_generators(recipe)
-    frame = pq.read_table(pa.BufferReader(rows)).to_pandas()
+    frame = dataset.parse_parquet(rows).to_pandas()
     specs = list(specs_from_rows(frame, list(recipe.population), episode_of(recipe)))
     made = {m: g.generate(specs) for m, g in generators.items()}
     info = generator_info(generators)

@@ -381,3 +381,26 @@ def test_a_full_disk_names_the_folder_and_how_to_resume(tmp_path, capsys, monkey
     rc, text = run(capsys, "generate", tmp_path / "t.yaml", "--out", out, "--no-progress", "--resume")
     assert rc == 0, text
     assert json.loads((out / "manifest.json").read_text())["complete"] is True
+
+
+# ---------------------------------------------------------------- 10. rc 134 at exit
+
+def test_readers_parse_parquet_on_the_calling_thread(small_dataset, monkeypatch):
+    """pyarrow's threaded reader (read_table) can abort the process at exit; readers must not use it."""
+    import pyarrow.parquet as pq
+
+    from factory.dataset import read_index, verify
+
+    def threaded(*args, **kwargs):
+        raise AssertionError("pq.read_table reads on pyarrow's thread pools")
+
+    monkeypatch.setattr(pq, "read_table", threaded)
+    real_read = pq.ParquetFile.read
+
+    def read(self, *args, **kwargs):
+        assert kwargs.get("use_threads") is False
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read", read)
+    assert verify(str(small_dataset)) == []
+    assert len(read_index(str(small_dataset))) == 28
