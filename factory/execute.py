@@ -126,7 +126,7 @@ def ask_scheduler(address: str) -> None:
         try:
             socket.create_connection((host, port), timeout=SCHEDULER_TIMEOUT_S).close()
         except OSError as exc:
-            raise FactoryError(f"--scheduler {address}: cannot connect ({exc.strerror or type(exc).__name__}); "
+            raise FactoryError(f"--scheduler {address}: cannot reach it ({exc.strerror or type(exc).__name__}); "
                                f"check the address and that `dask scheduler` is running there") from None
 
     async def identity():
