@@ -404,3 +404,33 @@ def test_readers_parse_parquet_on_the_calling_thread(small_dataset, monkeypatch)
     monkeypatch.setattr(pq.ParquetFile, "read", read)
     assert verify(str(small_dataset)) == []
     assert len(read_index(str(small_dataset))) == 28
+
+
+# ---------------------------------------------------------------- 2. one writer per output folder
+
+def test_a_second_writer_is_refused_naming_the_first(tmp_path):
+    import os
+
+    from factory.dataset import open_dir
+    from factory.lock import acquire
+
+    fs, root = open_dir(str(tmp_path / "ds"))
+    with acquire(fs, root):
+        with pytest.raises(FactoryError, match=f"another run is writing this dataset \\(pid {os.getpid()}"):
+            acquire(fs, root)
+    with acquire(fs, root) as again:          # released: free again
+        assert again.note is None
+
+
+def test_a_stale_lock_is_taken_over_with_a_note(tmp_path):
+    from factory.dataset import open_dir
+    from factory.lock import acquire
+
+    fs, root = open_dir(str(tmp_path / "ds"))
+    first = acquire(fs, root)
+    second = acquire(fs, root, alive=lambda pid: False)     # as if the first run had been killed
+    assert "stale lock" in second.note
+    first.release()                                        # not its lock any more: left alone
+    with pytest.raises(FactoryError, match="another run"):
+        acquire(fs, root)
+    second.release()
