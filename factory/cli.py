@@ -392,6 +392,8 @@ def cmd_publish(args) -> int:
     console.print(t)
     if not plan.card_found:
         errors.print(mark("yellow", "README.md is absent:", f" {plan.folder} has no Hub dataset card"), soft_wrap=True)
+    for note in plan.notes:
+        errors.print(mark("yellow", "note:", f" {note}"), soft_wrap=True)
     for problem in plan.problems:
         errors.print(mark("red", "✗", f" {problem}"), soft_wrap=True)
     if args.dry_run:

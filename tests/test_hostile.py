@@ -434,3 +434,36 @@ def test_a_stale_lock_is_taken_over_with_a_note(tmp_path):
     with pytest.raises(FactoryError, match="another run"):
         acquire(fs, root)
     second.release()
+
+
+# ---------------------------------------------------------------- 4. publish uploads what the manifest lists
+
+def test_publish_lists_only_the_datasets_files(small_dataset, tmp_path, capsys):
+    import shutil
+
+    from factory.publish import plan_publish
+
+    folder = tmp_path / "pub"
+    shutil.copytree(small_dataset, folder)
+    (folder / ".env").write_text("HF_TOKEN=hf_secretsecretsecretsecret\n")
+    (folder / "notes.txt").write_text("mine")
+    plan = plan_publish(str(folder), repo_id="lab/x")
+    names = [f for f, _ in plan.files]
+    assert ".env" not in names and "notes.txt" not in names and not any(n.startswith(".factory") for n in names)
+    assert {"manifest.json", "index.parquet", "README.md"} <= set(names)
+    assert any(".env" in n and "notes.txt" in n for n in plan.notes)
+    rc, out = run(capsys, "publish", folder, "--repo-id", "lab/x", "--dry-run")
+    assert "hf_secret" not in out and ".env" in out          # named as left out, never read
+
+
+def test_publish_refuses_a_symlink_in_the_dataset(small_dataset, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "pub"
+    shutil.copytree(small_dataset, folder)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the Hub")
+    (folder / "datasheet.md").unlink()
+    (folder / "datasheet.md").symlink_to(secret)
+    rc, out = run(capsys, "publish", folder, "--repo-id", "lab/x", "--dry-run")
+    assert rc == 2 and "datasheet.md is a symbolic link" in out
