@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 
 from factory.errors import FactoryError
+from factory.recipe import load_yaml
 
 # The templates live in the top-level cards/ folder; factory/data/cards links to it so that
 # wheels (which only carry the package) include them too.
@@ -63,7 +64,7 @@ def _model_license(ref: str) -> Optional[str]:
             return None
         text = readme.read_text(encoding="utf-8", errors="replace")
         if text.startswith("---"):
-            meta = yaml.safe_load(text.split("---", 2)[1]) or {}
+            meta = load_yaml(text.split("---", 2)[1], str(readme))[0] or {}
             lic = meta.get("license")
             return ", ".join(lic) if isinstance(lic, list) else (str(lic) if lic else None)
     except Exception:  # a card we cannot read is reported as unknown, never fatal

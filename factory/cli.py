@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 from pathlib import Path
 
@@ -238,8 +239,10 @@ def cmd_generate(args) -> int:
     from factory.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
-    if args.workers < 1:
-        raise FactoryError("--workers must be at least 1")
+    most = 4 * (os.cpu_count() or 1)
+    if not 1 <= args.workers <= most:
+        raise FactoryError(f"--workers {args.workers}: give 1 to {most} local worker processes (this machine has "
+                           f"{os.cpu_count()} cores); for more, start a cluster and pass --scheduler")
     plan, real = plan_with_progress(recipe, args.recipe)
     if plan.samples.empty:
         console.print("the real data already meets or exceeds the target in every cell: nothing to generate")
@@ -310,17 +313,14 @@ def cmd_audit(args) -> int:
 
 def load_thresholds(path: str):
     """Audit thresholds from a YAML file (the keys of a recipe's `audit:` block)."""
-    import yaml
     from pydantic import ValidationError
 
-    from factory.recipe import AuditThresholds
+    from factory.recipe import AuditThresholds, load_yaml, read_text_file
 
+    data, _ = load_yaml(read_text_file(path, "thresholds"), f"--thresholds {path}")
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        return AuditThresholds.model_validate(data)
-    except FileNotFoundError:
-        raise FactoryError(f"--thresholds: {path} does not exist") from None
-    except (yaml.YAMLError, ValidationError) as exc:
+        return AuditThresholds.model_validate(data or {})
+    except ValidationError as exc:
         raise FactoryError(f"--thresholds {path}: {exc}") from None
 
 

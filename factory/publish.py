@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
 
 from factory import dataset
 from factory.errors import FactoryError
+from factory.recipe import load_yaml
 
 EXCLUDE = [".factory/**", ".factory/*", "**/.DS_Store"]
 CARD = "README.md"
@@ -120,7 +120,7 @@ def card_metadata(card: Path) -> dict[str, Any]:
     match = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", text, re.S)
     if not match:
         return {}
-    data = yaml.safe_load(match.group(1))
+    data, _ = load_yaml(match.group(1), str(card))
     return data if isinstance(data, dict) else {}
 
 

@@ -345,16 +345,30 @@ def _check_level(factor: str, level: Level) -> Level:
 
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file; raise FactoryError naming the key path and line."""
+    return parse_recipe(read_text_file(path, "recipe"), source=str(path))
+
+
+def read_text_file(path: str | Path, what: str) -> str:
+    """A small UTF-8 file (a recipe, a thresholds file): a regular file of at most
+    MAX_RECIPE_BYTES (a device or FIFO such as /dev/zero is never read to its end)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.is_dir():
+            raise FactoryError(f"{path}: is a folder, not a {what} file")
+        if path.exists() and not path.is_file():
+            raise FactoryError(f"{path}: not a regular file (a device or pipe?); give a {what} file")
+        with path.open("rb") as f:
+            data = f.read(MAX_RECIPE_BYTES + 1)
     except FileNotFoundError:
-        raise FactoryError(f"{path}: no such recipe file") from None
-    except UnicodeDecodeError:
-        raise FactoryError(f"{path}: not a text file (a recipe is UTF-8 YAML)") from None
+        raise FactoryError(f"{path}: no such {what} file") from None
     except OSError as exc:
-        raise FactoryError(f"{path}: cannot read recipe ({exc.strerror})") from None
-    return parse_recipe(text, source=str(path))
+        raise FactoryError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    if len(data) > MAX_RECIPE_BYTES:
+        raise FactoryError(f"{path}: more than {MAX_RECIPE_BYTES:,} bytes is too large for a {what}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FactoryError(f"{path}: not a text file (a {what} is UTF-8 YAML)") from None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

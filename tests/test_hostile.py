@@ -467,3 +467,23 @@ def test_publish_refuses_a_symlink_in_the_dataset(small_dataset, tmp_path, capsy
     (folder / "datasheet.md").symlink_to(secret)
     rc, out = run(capsys, "publish", folder, "--repo-id", "lab/x", "--dry-run")
     assert rc == 2 and "datasheet.md is a symbolic link" in out
+
+
+# ---------------------------------------------------------------- more of the same classes
+
+@pytest.mark.parametrize("workers", ["0", "100000"])
+def test_worker_counts_outside_the_machine_are_refused(tmp_path, capsys, workers):
+    (tmp_path / "t.yaml").write_text(TINY)
+    rc, out = run(capsys, "generate", tmp_path / "t.yaml", "--out", tmp_path / "ds", "--workers", workers)
+    assert rc == 2 and f"--workers {workers}" in out and not (tmp_path / "ds").exists()
+
+
+def test_a_device_is_not_read_as_a_recipe(capsys):
+    rc, out = run(capsys, "validate", "/dev/zero")
+    assert rc == 2 and "/dev/zero" in out and "not a regular file" in out
+
+
+def test_the_thresholds_file_gets_the_recipe_yaml_limits(small_dataset, tmp_path, capsys):
+    (tmp_path / "bomb.yaml").write_text(BOMB)
+    rc, out = run(capsys, "audit", small_dataset, "--thresholds", tmp_path / "bomb.yaml")
+    assert rc == 2 and "bomb.yaml" in out and "billion laughs" in out
