@@ -27,13 +27,9 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
+from factory.dataset import AUDIT_JSON, AUDIT_MD, PLOTS_DIR, Dataset, demographic_factors
 from factory.errors import FactoryError
 from factory.recipe import AuditThresholds
-
-PLOTS_DIR = "plots"
-AUDIT_JSON = "audit.json"
-AUDIT_MD = "audit.md"
-_NON_DEMOGRAPHIC = {"emotion", "identity", "split"}
 
 
 # ---------------------------------------------------------------- helpers
@@ -52,12 +48,6 @@ def _num(x) -> Optional[float]:
 def thresholds_of(manifest: dict[str, Any]) -> AuditThresholds:
     """The audit thresholds of a dataset's recipe (defaults for keys an older recipe lacks)."""
     return AuditThresholds.model_validate((manifest.get("recipe") or {}).get("audit") or {})
-
-
-def demographic_factors(manifest: dict[str, Any], index: pd.DataFrame) -> list[str]:
-    """Population factors of the recipe that the index carries, in recipe order."""
-    population = (manifest.get("recipe") or {}).get("population") or {}
-    return [f for f in population if f in index.columns and f not in _NON_DEMOGRAPHIC]
 
 
 def _shares(manifest: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -382,13 +372,9 @@ def audit_index(manifest: dict[str, Any], index: pd.DataFrame, estimator="logist
     }
 
 
-def run_audit(ds, plots: bool = True, estimator="logistic",
+def run_audit(ds: Dataset, plots: bool = True, estimator="logistic",
               thresholds: Optional[AuditThresholds] = None) -> dict[str, Any]:
-    """Audit a finished dataset (factory.document.Finished or a path); write audit.json, audit.md, plots."""
-    if isinstance(ds, str) or hasattr(ds, "__fspath__"):
-        from factory.document import open_finished
-
-        ds = open_finished(str(ds))
+    """Audit a finished dataset; write audit.json, audit.md and the plots beside it."""
     result = audit_index(ds.manifest, ds.index, estimator, thresholds)
     result["plots"] = {}
     if plots:
@@ -401,12 +387,10 @@ def run_audit(ds, plots: bool = True, estimator="logistic",
     return result
 
 
-def current_audit(ds) -> dict[str, Any]:
+def current_audit(ds: Dataset) -> dict[str, Any]:
     """DIR/audit.json when it was made from this very index (same SHA-256), else a fresh audit."""
-    path = f"{ds.root}/{AUDIT_JSON}"
-    if ds.fs.exists(path):
-        with ds.fs.open(path, "rb") as f:
-            cached = json.loads(f.read())
+    if ds.exists(AUDIT_JSON):
+        cached = json.loads(ds.read_bytes(AUDIT_JSON))
         if (cached.get("index_sha256") == (ds.manifest.get("index") or {}).get("sha256")
                 and cached.get("thresholds") == thresholds_of(ds.manifest).model_dump()):
             return cached

@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from factory.dataset import CARD, CROISSANT, DATASHEET, Dataset
 from factory.errors import FactoryError
 
 # The templates live in the top-level cards/ folder; factory/data/cards links to it so that
 # wheels (which only carry the package) include them too.
 CARDS_DIR = Path(__file__).parent / "data" / "cards"
-DATASHEET, README, CROISSANT = "datasheet.md", "README.md", "croissant.json"
 
 SIGNAL_NAMES = {"ecg": "electrocardiogram (ECG)", "ppg": "photoplethysmogram (PPG)",
                 "eda": "electrodermal activity (EDA)", "rsp": "respiration (RSP)", "emg": "electromyogram (EMG)"}
@@ -94,10 +94,8 @@ def _column_groups(index: pd.DataFrame) -> list[dict[str, Any]]:
     return [{"name": k, "columns": v} for k, v in groups.items()]
 
 
-def context(ds, audit: dict[str, Any]) -> dict[str, Any]:
+def context(ds: Dataset, audit: dict[str, Any], audit_md: str) -> dict[str, Any]:
     """Everything the templates may use, derived from manifest, index and audit."""
-    from factory.audit import audit_markdown
-
     m, index = ds.manifest, ds.index
     recipe = m.get("recipe") or {}
     n = len(index)
@@ -141,7 +139,7 @@ def context(ds, audit: dict[str, Any]) -> dict[str, Any]:
         "shards": [{"name": k, **v} for k, v in sorted((m.get("shards") or {}).items())],
         "index": m.get("index") or {}, "packages": m.get("packages") or {},
         "recipe_yaml": yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True).rstrip(),
-        "audit": audit, "audit_md": audit_markdown(audit, heading="###"), "met_rates": met_rates,
+        "audit": audit, "audit_md": audit_md, "met_rates": met_rates,
         "thresholds": audit["thresholds"],
         "bytes": int(sum(v.get("size", 0) for v in (m.get("shards") or {}).values())),
     }
@@ -358,25 +356,16 @@ CROISSANT_CONTEXT = {
 
 # ---------------------------------------------------------------- entry point
 
-def write_cards(ds, audit: Optional[dict[str, Any]] = None) -> dict[str, str]:
+def write_cards(ds: Dataset, audit: dict[str, Any], audit_md: str) -> dict[str, str]:
     """Write datasheet.md, README.md and croissant.json; returns {name: path}.
 
-    `audit` is the result of factory.audit.run_audit; without it DIR/audit.json is used if it
-    was made from this index and thresholds, else the audit runs first (a card never goes out
-    without one).
+    `audit` is the audit result (as in audit.json) and `audit_md` its Markdown, which the
+    datasheet embeds.
     """
-    if isinstance(ds, str) or hasattr(ds, "__fspath__"):
-        from factory.document import open_finished
-
-        ds = open_finished(str(ds))
-    if audit is None:
-        from factory.audit import current_audit
-
-        audit = current_audit(ds)
-    ctx = context(ds, audit)
+    ctx = context(ds, audit, audit_md)
     sheet = render_datasheet(ctx)
     return {
         DATASHEET: ds.write_text(DATASHEET, sheet),
-        README: ds.write_text(README, render_readme(ctx, sheet)),
+        CARD: ds.write_text(CARD, render_readme(ctx, sheet)),
         CROISSANT: ds.write_text(CROISSANT, json.dumps(croissant_jsonld(ctx, ds.index), indent=2) + "\n"),
     }

@@ -16,6 +16,7 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
+from factory.dataset import open_dataset
 from factory.errors import FactoryError
 from factory.recognizer import Recognizer, feature_columns
 
@@ -30,9 +31,7 @@ def load_table(spec: str) -> pd.DataFrame:
         raise FactoryError(f"{path}: no such dataset folder or features file")
     try:
         if p.is_dir():
-            from factory.dataset import read_index
-
-            table = read_index(str(p))
+            table = open_dataset(str(p)).index
         elif p.suffix.lower() in (".parquet", ".pq"):
             table = pd.read_parquet(p)
         else:

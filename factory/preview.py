@@ -12,7 +12,7 @@ from typing import Optional
 from PIL import Image, ImageDraw, ImageFont
 
 from factory.affect import EMOTIONS
-from factory.document import open_finished
+from factory.dataset import PREVIEW, Dataset
 from factory.errors import FactoryError
 
 THUMB = 112
@@ -21,13 +21,12 @@ MARGIN_TOP = 22
 NEEDED = ("key", "shard", "emotion", "skin_tone", "tar_offset.png", "tar_size.png")
 
 
-def write_contact_sheet(url: str, out_path: Optional[str] = None) -> str:
+def write_contact_sheet(ds: Dataset, out_path: Optional[str] = None) -> str:
     """Write the grid (rows: emotions, columns: skin tones) to `out_path` (default:
     DIR/preview.png) and return where it went."""
-    ds = open_finished(url)
     missing = [c for c in NEEDED if c not in ds.index.columns]
     if missing:
-        raise FactoryError(f"{url}: the index lacks {missing}; a contact sheet needs the face modality "
+        raise FactoryError(f"{ds.url}: the index lacks {missing}; a contact sheet needs the face modality "
                            f"and a skin_tone factor")
     picks = ds.index.sort_values("key").drop_duplicates(["emotion", "skin_tone"])
     order = {e: i for i, e in enumerate(EMOTIONS)}
@@ -48,7 +47,7 @@ def write_contact_sheet(url: str, out_path: Optional[str] = None) -> str:
     buf = io.BytesIO()
     sheet.save(buf, format="PNG")
     if out_path is None:
-        return ds.write_bytes("preview.png", buf.getvalue())
+        return ds.write_bytes(PREVIEW, buf.getvalue())
     with open(out_path, "wb") as f:
         f.write(buf.getvalue())
     return str(out_path)

@@ -18,7 +18,8 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-REPORT = "report.html"
+from factory.dataset import REPORT, Dataset, demographic_factors
+
 IMAGE_EXT = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
 AUDIO_EXT = {"flac": "audio/flac", "wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "opus": "audio/ogg"}
 _COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
@@ -169,11 +170,10 @@ def _met(row: pd.Series, cols: list[str]) -> dict[str, bool]:
     return out
 
 
-def render_report(ds, audit: dict[str, Any], per_emotion: int = 3, limit: int = 40) -> str:
-    """The report page as an HTML string."""
+def render_report(ds: Dataset, audit: dict[str, Any], plots: dict[str, bytes], per_emotion: int = 3,
+                  limit: int = 40) -> str:
+    """The report page as an HTML string; `plots` are the audit's PNG plots by name."""
     import jinja2
-
-    from factory.audit import demographic_factors, make_plots
 
     index = ds.index
     exts = [c.split(".", 1)[1] for c in index.columns if c.startswith("tar_size.")]
@@ -185,16 +185,6 @@ def render_report(ds, audit: dict[str, Any], per_emotion: int = 3, limit: int = 
                      "intensity": f"{row['intensity']:.2f}" if "intensity" in row else "",
                      "identity": row.get("identity", ""), "factors": {f: row.get(f) for f in factors},
                      "media": _media(ds, row, exts), "met": _met(row, met_cols)})
-    plots = []
-    paths = audit.get("plots") or {}
-    if paths:
-        for name, rel in paths.items():
-            path = f"{ds.root}/{rel}"
-            if ds.fs.exists(path):
-                with ds.fs.open(path, "rb") as f:
-                    plots.append({"name": name, "uri": _data_uri("image/png", f.read())})
-    else:
-        plots = [{"name": k, "uri": _data_uri("image/png", v)} for k, v in make_plots(audit).items()]
     mods = [m for m, s in ((ds.manifest.get("recipe") or {}).get("modalities") or {}).items() if s]
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     recipe = ds.manifest.get("recipe") or {}
@@ -202,18 +192,12 @@ def render_report(ds, audit: dict[str, Any], per_emotion: int = 3, limit: int = 
         name=ds.manifest.get("name"), version=ds.manifest.get("version"), description=recipe.get("description", ""),
         samples=len(index), identities=index["identity"].nunique() if "identity" in index else "?",
         modalities=", ".join(mods), splits=audit.get("splits", {}), audit=audit,
-        judged=sum(1 for c in audit["checks"] if c["judged"]), plots=plots, rows=rows, factors=factors,
+        judged=sum(1 for c in audit["checks"] if c["judged"]),
+        plots=[{"name": k, "uri": _data_uri("image/png", v)} for k, v in plots.items()], rows=rows, factors=factors,
         per_emotion=per_emotion, tool=(ds.manifest.get("packages") or {}).get("affect-factory", ""))
 
 
-def write_report(ds, audit: Optional[dict[str, Any]] = None, per_emotion: int = 3, limit: int = 40) -> str:
-    """Write DIR/report.html; uses DIR/audit.json when `audit` is not given (or runs the audit)."""
-    if isinstance(ds, str) or hasattr(ds, "__fspath__"):
-        from factory.document import open_finished
-
-        ds = open_finished(str(ds))
-    if audit is None:
-        from factory.audit import current_audit
-
-        audit = current_audit(ds)
-    return ds.write_text(REPORT, render_report(ds, audit, per_emotion, limit))
+def write_report(ds: Dataset, audit: dict[str, Any], plots: dict[str, bytes], per_emotion: int = 3,
+                 limit: int = 40) -> str:
+    """Write DIR/report.html; returns its path."""
+    return ds.write_text(REPORT, render_report(ds, audit, plots, per_emotion, limit))

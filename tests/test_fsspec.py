@@ -8,7 +8,7 @@ import fsspec
 import pytest
 
 from factory.cli import main
-from factory.dataset import read_index, verify
+from factory.dataset import open_dataset, verify
 from factory.errors import FactoryError
 from factory.execute import generate
 from factory.plan import make_plan
@@ -39,7 +39,7 @@ def test_memory_url_same_bytes_verify_index_resume(small_dataset, small_recipe_p
     generate(recipe, plan, memory_url)
     assert url_tars(memory_url) == local_tars(small_dataset)
     assert verify(memory_url) == []
-    assert len(read_index(memory_url)) == 28
+    assert len(open_dataset(memory_url).index) == 28
     fs, root = fsspec.core.url_to_fs(memory_url)
     assert not fs.exists(f"{root}/.factory/partial")
 
