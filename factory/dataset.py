@@ -17,7 +17,9 @@ re-hashes every shard. Writing a dataset is `factory.folder`'s part.
 """
 from __future__ import annotations
 
+import fnmatch
 import json
+import mimetypes
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,12 +43,29 @@ REPORT, PREVIEW = "report.html", "preview.png"
 DOCUMENTS = (AUDIT_JSON, AUDIT_MD, PLOTS_DIR, DATASHEET, CARD, CROISSANT, REPORT, PREVIEW)
 
 NOT_DEMOGRAPHIC = ("emotion", "identity", "split")
+# Every sample's own member, written by the factory (the generators declare theirs).
+LABELS_FILE = {"extension": "json", "media_type": "application/json",
+               "description": "labels, demographics, episode timestamps, each modality's targets and measurements"}
 
 
 def demographic_factors(manifest: dict[str, Any], index: pd.DataFrame) -> list[str]:
     """Population factors of the dataset's recipe that its index carries, in recipe order."""
     population = (manifest.get("recipe") or {}).get("population") or {}
     return [f for f in population if f in index.columns and f not in NOT_DEMOGRAPHIC]
+
+
+def member_kind(manifest: dict[str, Any], extension: str) -> dict[str, Any]:
+    """What a tar member with `extension` is: the declaring modality (None for the labels),
+    media type and description, from the generators' declarations in the manifest."""
+    if extension == LABELS_FILE["extension"]:
+        return {"modality": None, **LABELS_FILE}
+    for modality, info in (manifest.get("generators") or {}).items():
+        for declared in info.get("files") or []:
+            if fnmatch.fnmatchcase(extension, declared["extension"]):
+                return {"modality": modality, **declared, "extension": extension}
+    guess = mimetypes.guess_type(f"member.{extension}")[0]   # a dataset older than the declarations
+    return {"modality": None, "extension": extension, "media_type": guess or "application/octet-stream",
+            "description": "file"}
 
 
 def open_dir(url: str):

@@ -22,7 +22,7 @@ from factory.assemble import assemble, index_table
 from factory.dataset import open_dir
 from factory.errors import FactoryError
 from factory.folder import OutputFolder, shard_entry, write_part
-from factory.generators import Generator, load_generator
+from factory.generators import Generator, declaration, load_generator
 from factory.plan import Plan, episode_of, specs_from_rows
 from factory.recipe import Recipe
 from factory.shards import write_shard
@@ -39,7 +39,8 @@ def build_generators(recipe: Recipe) -> dict[str, Generator]:
 
 
 def generator_info(generators: dict[str, Generator]) -> dict[str, dict[str, Any]]:
-    """Backend names and versions of each modality's generator."""
+    """Backend names and versions of each modality's generator (what each sample's JSON records;
+    the manifest adds each generator's `declaration`)."""
     return {m: {"backend": g.backend, "versions": g.versions()} for m, g in generators.items()}
 
 
@@ -221,7 +222,9 @@ def generate(recipe: Recipe, plan: Plan, out: str, *, workers: int = 1, schedule
             g.preflight(plan.levels())
         planned = {s: {"count": int(len(r)), "split": str(r["split"].iloc[0])}
                    for s, r in plan.samples.groupby("shard", sort=False)}
-        made_by = {"recipe_hash": recipe.hash(), "plan_sha256": plan.digest(), "generators": generator_info(generators)}
+        declared = {m: {**info, **declaration(generators[m], recipe.modalities[m])}
+                    for m, info in generator_info(generators).items()}
+        made_by = {"recipe_hash": recipe.hash(), "plan_sha256": plan.digest(), "generators": declared}
         folder = OutputFolder.prepare(out, recipe, made_by, planned, resume=resume, force=force,
                                       complement=plan.complement)
         todo = ((s, _rows_bytes(plan.rows(s))) for s in plan.shards() if s not in folder.kept)   # lazy: one shard at a time

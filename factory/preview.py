@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from factory.affect import EMOTIONS
 from factory.dataset import PREVIEW, Dataset
 from factory.errors import FactoryError
+from factory.png import encode_png
 
 THUMB = 112
 MARGIN_LEFT = 84
@@ -44,10 +45,9 @@ def write_contact_sheet(ds: Dataset, out_path: Optional[str] = None) -> str:
         face = Image.open(io.BytesIO(data)).convert("RGB").resize((THUMB, THUMB), Image.LANCZOS)
         sheet.paste(face, (MARGIN_LEFT + tones.index(row["skin_tone"]) * THUMB,
                            MARGIN_TOP + emotions.index(row["emotion"]) * THUMB))
-    buf = io.BytesIO()
-    sheet.save(buf, format="PNG")
+    png = encode_png(sheet)
     if out_path is None:
-        return ds.write_bytes(PREVIEW, buf.getvalue())
+        return ds.write_bytes(PREVIEW, png)
     with open(out_path, "wb") as f:
-        f.write(buf.getvalue())
+        f.write(png)
     return str(out_path)

@@ -20,7 +20,7 @@ import pandas as pd
 from factory.dataset import demographic_factors
 from factory.errors import FactoryError
 from factory.fairness import group_metrics, judged_groups, macro_f1
-from factory.recipe import AuditThresholds
+from factory.recipe import AuditThresholds, shares
 from factory.recognizer import train_test
 
 
@@ -40,11 +40,11 @@ def _shares(manifest: dict[str, Any]) -> dict[str, dict[str, float]]:
     raw = {"emotion": recipe.get("emotions") or {}, **(recipe.get("population") or {})}
     out = {}
     for factor, levels in raw.items():
-        total = sum(float(w) for w in levels.values())
-        if total > 0:
+        if sum(float(w) for w in levels.values()) > 0:
+            share = shares({str(lv): float(w) for lv, w in levels.items()})
             # manifest.json sorts keys; put numeric levels (skin tones) back in numeric order
-            order = sorted(levels, key=int) if all(str(lv).isdigit() for lv in levels) else list(levels)
-            out[factor] = {str(lv): float(levels[lv]) / total for lv in order}
+            order = sorted(share, key=int) if all(lv.isdigit() for lv in share) else list(share)
+            out[factor] = {lv: share[lv] for lv in order}
     return out
 
 
