@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
 from factory.assemble import assemble, index_table
 from factory.dataset import open_dir
@@ -179,6 +180,8 @@ def _probe(payload: str) -> Optional[str]:
         build_generators(Recipe.model_validate_json(payload))
     except FactoryError as exc:
         return str(exc)
+    except ValidationError as exc:     # a modality block its generator's Settings refuse here
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
     except ImportError as exc:
         return f"a package is missing: {exc.name or exc} ({exc})"
     except Exception as exc:  # noqa: BLE001 - reported to the driver, which stops the run

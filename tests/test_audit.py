@@ -144,7 +144,9 @@ def test_recognizer_features_and_fit(small_dataset):
     assert not any(".met." in c or ".target." in c for c in cols)
     model, rows, pred = train_test(index, estimator="forest")
     assert len(pred) == len(rows) == (index["split"] == "test").sum()
-    assert set(pred) <= set(model.classes_)
+    # The measured features carry the emotion: chance is 1/4, and with shuffled labels the same
+    # forest stays below 0.3 (20 permutations of this index).
+    assert (pred == rows["emotion"].astype(str).to_numpy()).mean() > 0.5
     with pytest.raises(Exception, match="unknown recognizer"):
         Recognizer(estimator="nope").fit(index)
 

@@ -169,7 +169,7 @@ def generator_class(modality: str, backend: str) -> type:
         hint = ("pip install 'affect-factory[neural]'" if missing.split(".")[0] in NEURAL_PACKAGES
                 else f"pip install {missing.split('.')[0]}")
         raise FactoryError(
-            f"modalities.{modality}.backend {backend!r} needs a package that is not "
+            f"modalities.{modality}.backend: {backend!r} needs a package that is not "
             f"installed: {missing} ({hint})") from None
 
 
