@@ -61,6 +61,7 @@ def test_generate_writes_the_audit(small_dataset):
     assert audit["passed"] == (not any(c["judged"] and not c["passed"] for c in audit["checks"]))
 
 
+@pytest.mark.slow
 def test_audit_passes_with_lenient_thresholds(copy, capsys):
     set_thresholds(copy, **LENIENT)
     assert main(["audit", str(copy)]) == 0
@@ -71,6 +72,7 @@ def test_audit_passes_with_lenient_thresholds(copy, capsys):
     assert any(c["judged"] for c in audit["checks"] if c["section"] == "downstream")
 
 
+@pytest.mark.slow
 def test_broken_threshold_exits_1_and_names_it(copy, capsys):
     set_thresholds(copy, **{**LENIENT, "max_fidelity_gap": 0.0, "min_label_parity_ratio": 1.0})
     assert main(["audit", str(copy)]) == 1
@@ -81,6 +83,7 @@ def test_broken_threshold_exits_1_and_names_it(copy, capsys):
     assert any(b.startswith("label_parity:") for b in audit["broken"])
 
 
+@pytest.mark.slow
 def test_small_groups_are_reported_not_judged(copy):
     set_thresholds(copy, **{**LENIENT, "min_group_size": 1000, "min_label_parity_ratio": 1.0,
                             "max_fidelity_gap": 0.0, "max_equalized_odds_difference": 0.0})
@@ -114,6 +117,7 @@ def _manifest(small_dataset):
     return json.loads((small_dataset / "manifest.json").read_text())
 
 
+@pytest.mark.slow
 def test_degenerate_indexes_give_clear_results(small_dataset):
     manifest = _manifest(small_dataset)
     index = pd.read_parquet(small_dataset / "index.parquet")
@@ -151,6 +155,7 @@ def test_recognizer_features_and_fit(small_dataset):
         Recognizer(estimator="nope").fit(index)
 
 
+@pytest.mark.slow
 def test_thresholds_file_overrides_the_recipe(small_dataset, tmp_path, capsys):
     """A pipeline can gate on its own thresholds: strict fails, lenient passes, a typo is exit 2."""
     import shutil

@@ -26,6 +26,8 @@ from factory.execute import SCHEDULER_TIMEOUT_S, generate
 from factory.plan import make_plan
 from factory.recipe import load_recipe
 
+pytestmark = pytest.mark.slow          # clusters of OS processes
+
 VENV_BIN = Path(sys.executable).parent
 DASK = VENV_BIN / "dask"
 CLI = VENV_BIN / "affect-factory"

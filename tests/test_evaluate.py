@@ -39,6 +39,7 @@ def synthetic(tmp_path_factory, small_dataset):
     return out
 
 
+@pytest.mark.slow
 def test_complement_of_a_factory_dataset_is_recorded(synthetic, small_dataset):
     manifest = json.loads((synthetic / "manifest.json").read_text())
     assert manifest["complement"]["file"] == small_dataset.name
@@ -49,6 +50,7 @@ def test_complement_of_a_factory_dataset_is_recorded(synthetic, small_dataset):
         assert manifest["complement"]["sha256"] in text and "28 rows" in text
 
 
+@pytest.mark.slow
 def test_evaluate_scores_three_training_sets(synthetic, small_dataset, tmp_path):
     out = tmp_path / "eval"
     assert main(["evaluate", "--real", str(small_dataset), "--synthetic", str(synthetic), "--out", str(out)]) == 0
@@ -94,6 +96,7 @@ def test_missing_split_and_file(small_dataset, tmp_path):
         load_table(str(tmp_path / "none.csv"))
 
 
+@pytest.mark.slow
 def test_features_of_raw_recordings_match_the_factorys_columns(small_dataset, tmp_path):
     """Raw signals measured by `features` give the same columns and values as the index."""
     import webdataset as wds

@@ -33,6 +33,7 @@ def memory_url():
         fs.rm(root, recursive=True)
 
 
+@pytest.mark.slow
 def test_memory_url_same_bytes_verify_index_resume(small_dataset, small_recipe_path, memory_url):
     recipe = load_recipe(small_recipe_path)
     plan = make_plan(recipe)
@@ -64,6 +65,7 @@ def test_memory_url_is_refused_for_dask_workers(small_recipe_path, memory_url):
         generate(recipe, make_plan(recipe), memory_url, workers=2)
 
 
+@pytest.mark.slow
 def test_file_url_with_cli_generate_and_verify(small_dataset, small_recipe_path, tmp_path, capsys):
     url = f"file://{tmp_path}/via-url"
     assert main(["generate", str(small_recipe_path), "--out", url, "--no-progress"]) == 0

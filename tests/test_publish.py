@@ -99,6 +99,7 @@ def test_publish_creates_a_dataset_repo_and_uploads_without_factory_files(folder
     assert plan.url.endswith("datasets/lab/x")
 
 
+@pytest.mark.slow
 def test_the_token_never_appears_in_files_or_logs(folder, tmp_path):
     home = tmp_path / "hf-home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}

@@ -40,6 +40,7 @@ return {done: done,
 """
 
 
+@pytest.mark.slow
 def test_report_renders_faces_players_and_plots_in_chromium(multimodal):
     html = (multimodal / "report.html").read_text()
     assert not re.search(r'src="(?!data:)', html), "every src must be inline"
