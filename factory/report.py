@@ -1,10 +1,11 @@
 """report.html: one offline, self-contained page to look at a finished dataset.
 
 It shows the audit verdict and plots, counts per split, and a table of samples (a few per
-emotion) with their face thumbnails, speech players, transcripts and small physiology plots.
-Media are read straight from the shards by the index's tar offsets and inlined as ``data:``
-URIs (faces are shrunk to thumbnails, physiology is drawn as inline SVG), so the page needs no
-server, no network and no other file.
+emotion) with their images, audio players, transcripts and small signal plots: each member is
+shown by the media type its generator declared. Media are read straight from the shards by
+the index's tar offsets and inlined as ``data:`` URIs (images are shrunk to thumbnails,
+``.npy`` signals are drawn as inline SVG), so the page needs no server, no network and no
+other file.
 """
 from __future__ import annotations
 

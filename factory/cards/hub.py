@@ -6,6 +6,11 @@ from typing import Any
 import yaml
 
 
+# The Hub's task category and a tag for each kind of file a generator declared (its media type).
+HUB_KINDS = {"image": ("image-classification", "image"), "audio": ("audio-classification", "audio"),
+             "other": ("tabular-classification", "time-series")}
+
+
 def size_category(n: int) -> str:
     """The Hub's size_categories value for n samples."""
     for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
@@ -17,19 +22,13 @@ def size_category(n: int) -> str:
 
 def hub_metadata(ctx: dict[str, Any]) -> dict[str, Any]:
     """The YAML header of the Hub dataset card."""
-    mods = ctx["modality_names"]
-    tasks = []
-    if "face" in mods:
-        tasks.append("image-classification")
-    if "speech" in mods:
-        tasks.append("audio-classification")
-    if "physiology" in mods or not tasks:
-        tasks.append("tabular-classification")
-    tags = ["synthetic", "emotion-recognition", "affective-computing", "webdataset", "affect-factory"]
-    for mod in mods:
-        tags += {"physiology": ["physiological-signals", "time-series"], "speech": ["speech", "audio"],
-                 "face": ["faces", "image"]}.get(mod, [mod])
-    langs = sorted({str(loc).split("-")[0] for loc in ctx["population"].get("locale", [])}) if "speech" in mods else []
+    kinds = [HUB_KINDS.get(e["media_type"].split("/")[0], HUB_KINDS["other"]) for e in ctx["extensions"]
+             if e["media_type"] not in ("application/json", "text/plain")]      # labels and transcripts
+    tasks = [task for task, _ in HUB_KINDS.values() if any(task == k[0] for k in kinds)] or ["tabular-classification"]
+    tags = ["synthetic", "emotion-recognition", "affective-computing", "webdataset", "affect-factory",
+            *ctx["modality_names"], *(tag for _, tag in kinds)]
+    spoken = any(task == "audio-classification" for task, _ in kinds)
+    langs = sorted({str(loc).split("-")[0] for loc in ctx["population"].get("locale", [])}) if spoken else []
     meta = {
         "license": ctx["license"], "pretty_name": ctx["name"], "task_categories": tasks,
         "tags": list(dict.fromkeys(tags)), "size_categories": [size_category(ctx["samples"])],
