@@ -49,10 +49,10 @@ def run(capsys, *argv) -> tuple[int, str]:
 
 def test_a_seed_past_2_32_still_trains_the_audit_recognizer(small_dataset):
     from factory.audit import downstream_parity
-    from factory.dataset import read_index
+    from factory.dataset import open_dataset
     from factory.recipe import AuditThresholds
 
-    index = read_index(str(small_dataset))
+    index = open_dataset(str(small_dataset)).index
     result = downstream_parity({"recipe": {"seed": 2**63 - 1}}, index, AuditThresholds())
     assert result["assessed"] is True
 
@@ -389,7 +389,7 @@ def test_readers_parse_parquet_on_the_calling_thread(small_dataset, monkeypatch)
     """pyarrow's threaded reader (read_table) can abort the process at exit; readers must not use it."""
     import pyarrow.parquet as pq
 
-    from factory.dataset import read_index, verify
+    from factory.dataset import open_dataset, verify
 
     def threaded(*args, **kwargs):
         raise AssertionError("pq.read_table reads on pyarrow's thread pools")
@@ -403,7 +403,7 @@ def test_readers_parse_parquet_on_the_calling_thread(small_dataset, monkeypatch)
 
     monkeypatch.setattr(pq.ParquetFile, "read", read)
     assert verify(str(small_dataset)) == []
-    assert len(read_index(str(small_dataset))) == 28
+    assert len(open_dataset(str(small_dataset)).index) == 28
 
 
 # ---------------------------------------------------------------- 2. one writer per output folder
@@ -441,13 +441,14 @@ def test_a_stale_lock_is_taken_over_with_a_note(tmp_path):
 def test_publish_lists_only_the_datasets_files(small_dataset, tmp_path, capsys):
     import shutil
 
+    from factory.dataset import open_dataset
     from factory.publish import plan_publish
 
     folder = tmp_path / "pub"
     shutil.copytree(small_dataset, folder)
     (folder / ".env").write_text("HF_TOKEN=hf_secretsecretsecretsecret\n")
     (folder / "notes.txt").write_text("mine")
-    plan = plan_publish(str(folder), repo_id="lab/x")
+    plan = plan_publish(open_dataset(str(folder)), repo_id="lab/x")
     names = [f for f, _ in plan.files]
     assert ".env" not in names and "notes.txt" not in names and not any(n.startswith(".factory") for n in names)
     assert {"manifest.json", "index.parquet", "README.md"} <= set(names)
