@@ -21,12 +21,13 @@ import fnmatch
 import json
 import mimetypes
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal, Optional
 
 import fsspec
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from factory.errors import FactoryError
 from factory.shards import put_atomic, sha256_of
@@ -98,13 +99,90 @@ def open_dir(url: str):
     return fs, root.rstrip("/") or "/"
 
 
+# ---------------------------------------------------------------- the manifest
+
+SHARD_NAME = r"^[a-z][a-z0-9_]*-\d{6}\.tar$"       # <split>-NNNNNN.tar: never a path
+
+
+class ShardRecord(BaseModel):
+    """A written shard as the manifest records it."""
+
+    count: int = Field(ge=0)
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    split: str
+
+
+class IndexRecord(BaseModel):
+    """The index file as the manifest records it."""
+
+    file: str = INDEX
+    rows: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class ManifestShape(BaseModel):
+    """What every reader relies on in a manifest; other keys (recipe, packages, ...) ride along."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format: Literal[FORMAT]
+    complete: bool
+    shards: dict[Annotated[str, StringConstraints(pattern=SHARD_NAME)], ShardRecord]
+    planned_shards: dict[Annotated[str, StringConstraints(pattern=SHARD_NAME)], dict[str, Any]] = {}
+    index: Optional[IndexRecord] = None
+
+    @model_validator(mode="after")
+    def _finished_has_index(self):
+        if self.complete and self.index is None:
+            raise ValueError("a complete dataset records its index (index is null)")
+        return self
+
+
+class NotOurManifest(FactoryError):
+    """DIR/manifest.json exists but affect-factory did not write it (no format marker)."""
+
+
+class DamagedManifest(FactoryError):
+    """DIR/manifest.json carries the factory's marker (or sits beside `.factory/`) but cannot be used."""
+
+
 def read_manifest(fs, root: str) -> dict[str, Any] | None:
-    """The manifest, or None if the folder has none."""
+    """The factory's manifest of `root`; None if there is no manifest.json.
+
+    A manifest.json without the factory's format marker raises NotOurManifest (the folder is not
+    a dataset: it is never resumed into, replaced or read as one); a truncated or malformed one
+    raises DamagedManifest naming the file and the key at fault.
+    """
     path = f"{root}/{MANIFEST}"
-    if not fs.exists(path):
+    if not fs.isfile(path):
         return None
-    with fs.open(path, "rb") as f:
-        return json.loads(f.read())
+    raw = fs.cat_file(path)
+    ours = f'"format": "{FORMAT}"'.encode() in raw or fs.isdir(f"{root}/{FACTORY_DIR}")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        if not ours:
+            raise NotOurManifest(f"{path} is not an affect-factory manifest (not even JSON)") from None
+        raise DamagedManifest(f"{path} is not valid JSON ({str(exc)[:120]}; truncated?)") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if not ours:
+            raise NotOurManifest(f"{path} was not written by affect-factory (no \"format\": \"{FORMAT}\")")
+        raise DamagedManifest(f"{path} has lost its format marker (\"format\": \"{FORMAT}\")")
+    try:
+        ManifestShape.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise DamagedManifest(f"{path}: {where}: {first['msg'].removeprefix('Value error, ')} "
+                              f"({len(exc.errors())} problem(s))") from None
+    return data
+
+
+def damaged_hint(root: str) -> str:
+    """What to do about a damaged manifest."""
+    return (f"restore it, or run `affect-factory generate RECIPE --out {root} --force` to make the dataset again "
+            f"(--force removes only the factory's files)")
 
 
 # ---------------------------------------------------------------- the finished dataset
@@ -180,7 +258,12 @@ def open_dataset(url: str) -> Dataset:
 
 def finished_manifest(fs, root: str) -> dict[str, Any]:
     """The manifest of a finished dataset, or a FactoryError saying what is missing."""
-    manifest = read_manifest(fs, root)
+    try:
+        manifest = read_manifest(fs, root)
+    except NotOurManifest as exc:
+        raise FactoryError(f"{root}: not an affect-factory dataset: {exc}") from None
+    except DamagedManifest as exc:
+        raise FactoryError(f"{exc}; {damaged_hint(root)}") from None
     if manifest is None:
         raise FactoryError(f"{root}: not an affect-factory dataset (no {MANIFEST}); "
                            f"make one with `affect-factory generate RECIPE --out {root}`")

@@ -263,7 +263,7 @@ def generate(recipe: Recipe, plan: Plan, out: str, *, workers: int = 1, schedule
     start = time.perf_counter()
     distributed_run = bool(scheduler) or workers > 1
     out = output_url(out, distributed_run)
-    client = cluster = None
+    client = cluster = folder = None
     if distributed_run:                      # first: an unreachable scheduler fails before anything is written
         client, cluster = connect(scheduler, workers)
     try:
@@ -289,12 +289,14 @@ def generate(recipe: Recipe, plan: Plan, out: str, *, workers: int = 1, schedule
             folder.record(name, entry)
             if progress:
                 progress(entry["count"], None)
+        folder.finalize(plan.shards())
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-    folder.finalize(plan.shards())
+        if folder is not None:
+            folder.release()
     sizes = [e["size"] for e in folder.manifest["shards"].values()]
     return RunSummary(out=out, shards=len(plan.shards()), samples=len(plan.samples), skipped_shards=len(folder.kept),
                       bytes=sum(sizes), seconds=time.perf_counter() - start,
