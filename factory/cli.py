@@ -18,9 +18,10 @@ from factory.errors import FactoryError
 EXIT_BAD_INPUT = 2        # a recipe, file, path or option the factory refuses (message names it)
 EXIT_AUDIT_FAILED = 1     # the dataset is complete, but its audit or verification found a problem
 
-# markup=False: file names, levels and messages print as written (a '[/x]' in one is not rich markup).
-console = Console(stderr=False, markup=False)
-errors = Console(stderr=True, markup=False)
+# markup=False: file names, levels and messages print as written (a "[/x]" in one is not rich markup);
+# soft_wrap: a long path stays on one line (copyable, greppable).
+console = Console(stderr=False, markup=False, soft_wrap=True)
+errors = Console(stderr=True, markup=False, soft_wrap=True)
 
 
 def mark(style: str, label: str, rest: str = "") -> Text:

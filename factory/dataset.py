@@ -20,6 +20,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import mimetypes
+import tarfile
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Optional
 
@@ -30,7 +31,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from factory.errors import FactoryError
-from factory.shards import put_atomic, sha256_of
+from factory.shards import compare_members, put_atomic, sha256_of, tar_members
 
 MANIFEST = "manifest.json"
 INDEX = "index.parquet"
@@ -223,15 +224,23 @@ class Dataset:
         return self.write_bytes(name, text.encode("utf-8"))
 
     def read_member(self, shard: str, offset: int, size: int) -> bytes:
-        """Bytes of one tar member, by the offsets stored in the index."""
+        """Bytes of one tar member, by the offsets stored in the index; a shard shorter than the
+        index says is a FactoryError naming it."""
         with self.fs.open(f"{self.root}/{shard}", "rb") as f:
             f.seek(int(offset))
-            return f.read(int(size))
+            data = f.read(int(size))
+        if len(data) != int(size):
+            raise FactoryError(f"{self.root}/{shard} ends before the member the index places at byte {offset} "
+                               f"(truncated?); run `affect-factory verify {self.url}` and regenerate it with "
+                               f"--resume")
+        return data
 
     def verify(self) -> list[str]:
-        """Re-hash every shard and re-count the index against the manifest; the problems found."""
+        """Re-hash every shard, re-count the index against the manifest and check each shard's
+        members against the index; the problems found."""
         return shard_problems(self.fs, self.root, self.manifest, hashes=True) + \
-            index_problems(self.index[["key", "shard"]], self.manifest)
+            index_problems(self.index[["key", "shard"]], self.manifest) + \
+            member_problems(self.fs, self.root, self.manifest, self.index)
 
 
 def open_dataset(url: str) -> Dataset:
@@ -304,13 +313,43 @@ def index_problems(index: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
     return problems
 
 
+def member_problems(fs, root: str, manifest: dict[str, Any], index: pd.DataFrame) -> list[str]:
+    """Each present shard's tar members against the index: a member the index does not place
+    (a `../../evil.txt` added, even with the manifest's checksum updated to match), one it
+    places that is missing or elsewhere, or a tar that cannot be read."""
+    offsets = [c for c in index.columns if c.startswith("tar_offset.")]
+    problems = []
+    for shard, rows in index.groupby("shard", sort=False):
+        if shard not in manifest["shards"] or not fs.exists(f"{root}/{shard}"):
+            continue
+        expected = {f"{key}.{col.removeprefix('tar_offset.')}": (int(off), int(size))
+                    for col in offsets
+                    for key, off, size in zip(rows["key"], rows[col], rows[col.replace("tar_offset.", "tar_size.")])
+                    if pd.notna(off)}
+        try:
+            found = tar_members(fs, f"{root}/{shard}")
+        except (tarfile.TarError, OSError) as exc:
+            problems.append(f"{shard}: not a readable tar ({exc})")
+            continue
+        problems += [f"{shard}: {p}" for p in compare_members(found, expected)]
+    return problems
+
+
 def verify(url: str) -> list[str]:
     """Re-check a finished dataset's shards and index against its manifest; the problems found
-    (unlike `open_dataset`, an index of another checksum is one problem among the others)."""
+    (unlike `open_dataset`, an index of another checksum is one problem among the others, found
+    and reported before the index is parsed)."""
     fs, root = open_dir(url)
     manifest = finished_manifest(fs, root)
     problems = shard_problems(fs, root, manifest, hashes=True)
-    if sha256_of(fs, f"{root}/{INDEX}") != (manifest.get("index") or {}).get("sha256"):
-        problems.append(f"{INDEX}: SHA-256 differs from the manifest")
-    index = read_parquet(fs, f"{root}/{INDEX}", columns=["key", "shard"]).to_pandas()
-    return problems + index_problems(index, manifest)
+    if sha256_of(fs, f"{root}/{INDEX}") != manifest["index"]["sha256"]:
+        problems.append(f"{root}/{INDEX}: SHA-256 differs from the manifest (corrupted or changed)")
+    try:
+        index = read_parquet(fs, f"{root}/{INDEX}").to_pandas()
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds on a damaged file
+        return problems + [f"{root}/{INDEX}: cannot be read as Parquet ({type(exc).__name__}: "
+                           f"{str(exc)[:160]}); rebuild it with `affect-factory generate RECIPE --out {root} --resume`"]
+    missing = [c for c in ("key", "shard") if c not in index.columns]
+    if missing:
+        return problems + [f"{root}/{INDEX}: has no {missing} column"]
+    return problems + index_problems(index, manifest) + member_problems(fs, root, manifest, index)

@@ -89,7 +89,7 @@ def tar_members(fs, path: str) -> list[tuple[str, int, int]]:
         return [(m.name, m.offset_data, m.size) for m in tar]
 
 
-def member_problems(members: list[tuple[str, int, int]], expected: dict[str, tuple[int, int]]) -> list[str]:
+def compare_members(members: list[tuple[str, int, int]], expected: dict[str, tuple[int, int]]) -> list[str]:
     """What is wrong with a shard's members given what the index says it holds (member name ->
     (offset, size)): a member the index does not list (e.g. `../../evil.txt`), one it lists
     that is absent, or one at another place."""

@@ -488,3 +488,209 @@ def test_the_thresholds_file_gets_the_recipe_yaml_limits(small_dataset, tmp_path
     (tmp_path / "bomb.yaml").write_text(BOMB)
     rc, out = run(capsys, "audit", small_dataset, "--thresholds", tmp_path / "bomb.yaml")
     assert rc == 2 and "bomb.yaml" in out and "billion laughs" in out
+
+
+# ---------------------------------------------------------------- 1. only the factory's manifest makes a dataset
+
+def _copy(dataset, tmp_path, name="copy"):
+    import shutil
+
+    folder = tmp_path / name
+    shutil.copytree(dataset, folder)
+    return folder
+
+
+def test_a_folder_with_someone_elses_manifest_is_never_a_dataset(tmp_path, capsys):
+    (tmp_path / "t.yaml").write_text(TINY)
+    app = tmp_path / "webapp"
+    (app / "plots").mkdir(parents=True)
+    mine = {"manifest.json": '{"name": "my web app", "icons": []}', "README.md": "# mine", "audit.md": "mine",
+            "plots/a.png": "png"}
+    for name, text in mine.items():
+        (app / name).write_text(text)
+    for extra in ([], ["--force"], ["--resume"]):
+        rc, out = run(capsys, "generate", tmp_path / "t.yaml", "--out", app, "--no-progress", *extra)
+        assert rc == 2 and "not empty" in out and "manifest.json" in out and "--force" not in out
+    assert {str(p.relative_to(app)): p.read_text() for p in app.rglob("*") if p.is_file()} == mine
+    assert not (app / ".factory").exists()
+    for command in ("verify", "audit", "card"):
+        rc, out = run(capsys, command, app)
+        assert rc == 2 and "not an affect-factory dataset" in out
+
+
+# ---------------------------------------------------------------- 8. a damaged manifest
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda text: text[: len(text) // 2], "not valid JSON"),
+    (lambda text: json.dumps({**json.loads(text), "index": None}), "index"),
+    (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "shards"}), "shards"),
+    (lambda text: json.dumps({**json.loads(text), "shards": {"../../x.tar": {"count": 1, "size": 1, "sha256": "0" * 64,
+                                                                              "split": "train"}}}), "shards"),
+])
+def test_a_damaged_manifest_is_named_and_force_recovers(small_dataset, small_recipe_path, tmp_path, capsys,
+                                                        damage, words):
+    folder = _copy(small_dataset, tmp_path)
+    (folder / "notes.md").write_text("mine")
+    manifest = folder / "manifest.json"
+    manifest.write_text(damage(manifest.read_text()))
+    for argv in (["verify", folder], ["audit", folder], ["card", folder], ["report", folder],
+                 ["publish", folder, "--repo-id", "a/b", "--dry-run"],
+                 ["generate", small_recipe_path, "--out", folder, "--resume", "--no-progress"],
+                 ["generate", small_recipe_path, "--out", folder, "--no-progress"]):
+        rc, out = run(capsys, *argv)
+        assert rc == 2 and "manifest.json" in out and words in out, (argv, out)
+    rc, out = run(capsys, "generate", small_recipe_path, "--out", folder, "--force", "--no-progress")
+    assert rc in (0, 1), out
+    assert json.loads(manifest.read_text())["complete"] is True
+    assert (folder / "notes.md").read_text() == "mine"
+
+
+# ---------------------------------------------------------------- 3. every reader checks the dataset
+
+def test_readers_refuse_a_changed_index_and_an_unfinished_dataset(small_dataset, tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = _copy(small_dataset, tmp_path)
+    index = pq.read_table(folder / "index.parquet").to_pandas()
+    index.loc[0, "emotion"] = "fear" if index.loc[0, "emotion"] != "fear" else "anger"    # decodes fine
+    pq.write_table(pa.Table.from_pandas(index, preserve_index=False), folder / "index.parquet")
+    for argv in (["evaluate", "--real", folder, "--synthetic", small_dataset, "--out", tmp_path / "ev"],
+                 ["audit", folder], ["preview", folder], ["card", folder]):
+        rc, out = run(capsys, *argv)
+        assert rc == 2 and "index.parquet does not match the checksum" in out, (argv, out)
+    rc, out = run(capsys, "verify", folder)
+    assert rc == 1 and "index.parquet: SHA-256 differs" in out
+
+    unfinished = _copy(small_dataset, tmp_path, "unfinished")
+    manifest = json.loads((unfinished / "manifest.json").read_text())
+    (unfinished / "manifest.json").write_text(json.dumps({**manifest, "complete": False}))
+    recipe = tmp_path / "c.yaml"
+    recipe.write_text(TINY + f"complement: {{path: {unfinished}}}\n".replace("size: 8", "size: 40"))
+    rc, out = run(capsys, "plan", recipe, "--out", tmp_path / "p.parquet")
+    assert rc == 2 and "unfinished" in out and str(unfinished) in out
+
+
+# ---------------------------------------------------------------- 9. verify names what it found
+
+def test_verify_reports_a_damaged_index_before_parsing_it(small_dataset, tmp_path, capsys):
+    folder = _copy(small_dataset, tmp_path)
+    data = bytearray((folder / "index.parquet").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    data[-12] ^= 0xFF                      # the footer too: the file no longer opens as Parquet
+    (folder / "index.parquet").write_bytes(bytes(data))
+    rc, out = run(capsys, "verify", folder)
+    assert rc == 1 and "index.parquet: SHA-256 differs" in out and "cannot be read as Parquet" in out
+
+
+# ---------------------------------------------------------------- 16 (rest). tar members, truncated faces, resume
+
+def test_verify_checks_tar_members_against_the_index(small_dataset, tmp_path, capsys):
+    import hashlib
+    import io
+    import tarfile
+
+    folder = _copy(small_dataset, tmp_path)
+    shard = sorted(folder.glob("*.tar"))[0]
+    data = shard.read_bytes()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(data)) as src, tarfile.open(fileobj=buf, mode="w") as dst:
+        for m in src.getmembers():
+            dst.addfile(m, src.extractfile(m))
+        evil = tarfile.TarInfo("../../evil.txt")
+        evil.size = 4
+        dst.addfile(evil, io.BytesIO(b"evil"))
+    shard.write_bytes(buf.getvalue())
+    manifest = json.loads((folder / "manifest.json").read_text())     # the attacker fixes the checksum too
+    manifest["shards"][shard.name].update(size=len(buf.getvalue()), sha256=hashlib.sha256(buf.getvalue()).hexdigest())
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    rc, out = run(capsys, "verify", folder)
+    assert rc == 1 and "'../../evil.txt' is not in the index" in out
+
+
+def test_a_broken_face_in_a_shard_is_named_by_preview(multimodal, tmp_path, capsys):
+    import pandas as pd
+
+    folder = _copy(multimodal, tmp_path)
+    index = pd.read_parquet(folder / "index.parquet")
+    row = index.sort_values("key").iloc[0]
+    shard = folder / row["shard"]
+    data = bytearray(shard.read_bytes())
+    start = int(row["tar_offset.png"])
+    data[start:start + 64] = bytes(64)     # same size, so only the image is broken
+    shard.write_bytes(bytes(data))
+    rc, out = run(capsys, "preview", folder)
+    assert rc == 2 and row["shard"] in out and row["key"] in out and "not a readable PNG" in out
+
+
+def test_resume_on_a_full_disk_never_demotes_a_finished_dataset(small_dataset, small_recipe_path, tmp_path,
+                                                               capsys, monkeypatch):
+    import errno
+
+    from factory import dataset, shards
+    from factory import folder as folder_module
+
+    folder = _copy(small_dataset, tmp_path)
+    before = (folder / "manifest.json").read_bytes()
+    real_put = shards.put_atomic
+
+    def nearly_full(fs, root, data, final, name):      # room for a small manifest, not for anything else
+        if name != "manifest.json":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_put(fs, root, data, final, name)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for module in (shards, folder_module, dataset):
+        monkeypatch.setattr(module, "put_atomic", nearly_full)
+    monkeypatch.setattr(folder_module, "build_index", full)
+    rc, out = run(capsys, "generate", small_recipe_path, "--out", folder, "--resume", "--no-progress")
+    assert rc == 2 and "No space left" in out and str(folder) in out
+    assert (folder / "manifest.json").read_bytes() == before
+    assert json.loads(before)["complete"] is True
+
+
+def test_generate_refuses_a_folder_another_run_is_writing(tmp_path, capsys):
+    import os
+
+    from factory.dataset import open_dir
+    from factory.lock import acquire
+
+    (tmp_path / "t.yaml").write_text(TINY)
+    out = tmp_path / "ds"
+    fs, root = open_dir(str(out))
+    with acquire(fs, root):
+        rc, text = run(capsys, "generate", tmp_path / "t.yaml", "--out", out, "--no-progress")
+    assert rc == 2 and f"pid {os.getpid()}" in text and "another run is writing" in text
+    assert not (out / "manifest.json").exists()
+    rc, text = run(capsys, "generate", tmp_path / "t.yaml", "--out", out, "--no-progress")   # released: free
+    assert rc in (0, 1), text
+
+
+@pytest.mark.slow
+def test_two_concurrent_runs_into_one_folder(tmp_path):
+    """Two processes, two recipes, one new --out: exactly one writes the dataset, the other refuses."""
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "ds"
+    procs = []
+    for name, seed in (("a", 1), ("b", 2)):
+        recipe = tmp_path / f"{name}.yaml"
+        recipe.write_text(TINY.replace("seed: 5", f"seed: {seed}").replace("size: 8", "size: 24")
+                          .replace("name: tiny", f"name: run-{name}"))
+        procs.append(subprocess.Popen([sys.executable, "-m", "factory", "generate", str(recipe), "--out", str(out),
+                                       "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        time.sleep(0.5)
+    results = [(p.wait(timeout=300), p.stdout.read()) for p in procs]
+    codes = sorted(rc for rc, _ in results)
+    assert codes[1] == 2 and codes[0] in (0, 1), results
+    loser = next(text for rc, text in results if rc == 2)
+    assert "another run is writing" in loser or "already holds" in loser
+    manifest = json.loads((out / "manifest.json").read_text())
+    winner = "run-a" if results[0][0] != 2 else "run-b"
+    assert manifest["name"] == winner and manifest["complete"] is True
+    from factory.dataset import verify
+    assert verify(str(out)) == []
