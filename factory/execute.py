@@ -129,8 +129,9 @@ def ask_scheduler(address: str) -> None:
         try:
             socket.create_connection((host, port), timeout=SCHEDULER_TIMEOUT_S).close()
         except OSError as exc:
-            raise FactoryError(f"--scheduler {address}: cannot reach it ({exc.strerror or type(exc).__name__}); "
-                               f"check the address and that `dask scheduler` is running there") from None
+            raise FactoryError(f"--scheduler: cannot reach a Dask scheduler at {address} within {SCHEDULER_TIMEOUT_S} s "
+                               f"({exc.strerror or type(exc).__name__}); check the address and that `dask scheduler` "
+                               f"is running there") from None
 
     async def identity():
         comm = await comm_connect(address, timeout=SCHEDULER_TIMEOUT_S)

@@ -172,7 +172,7 @@ def test_a_closed_scheduler_port_is_named(monkeypatch):
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    with pytest.raises(FactoryError, match=f"127.0.0.1:{port}: cannot reach"):
+    with pytest.raises(FactoryError, match=f"cannot reach a Dask scheduler at tcp://127.0.0.1:{port}"):
         execute.connect(f"tcp://127.0.0.1:{port}", 1)
 
 
