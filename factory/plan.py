@@ -80,8 +80,8 @@ class PlanCost:
         """'~2.5 GB, ~8 min': for messages."""
         minutes = self.seconds / 60
         time = f"~{self.seconds:.0f} s" if minutes < 2 else (f"~{minutes:.0f} min" if minutes < 120
-                                                               else f"~{minutes / 60:.1f} h")
-        memory = f"~{self.bytes / 1e9:.1f} GB" if self.bytes >= 1e9 else f"~{self.bytes / 1e6:.0f} MB"
+                                                               else f"~{minutes / 60:,.1f} h")
+        memory = f"~{self.bytes / 1e9:,.1f} GB" if self.bytes >= 1e9 else f"~{self.bytes / 1e6:.0f} MB"
         return f"{memory} of memory, {time}"
 
 

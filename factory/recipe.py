@@ -154,6 +154,13 @@ class Recipe(_Strict):
     def _modality_settings(cls, v):
         return validate_modalities(v)
 
+    @field_validator("seed", "size", "shard_size", "identities", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, v):
+        if isinstance(v, bool):     # YAML's true/yes/on would otherwise count as 1
+            raise ValueError(f"give a whole number, not {str(v).lower()}")
+        return v
+
     @field_validator("size")
     @classmethod
     def _size(cls, v):
@@ -318,6 +325,8 @@ def _check_shares(levels: dict, what: str) -> None:
             raise ValueError(f"{what} level {lvl!r}: share must be a finite number >= 0, got {w!r}")
     if sum(levels.values()) <= 0:
         raise ValueError(f"{what}: shares must not all be zero")
+    if not math.isfinite(sum(levels.values())):
+        raise ValueError(f"{what}: shares are too large to add up; shares are relative, e.g. 1 and 2")
 
 
 def _check_level(factor: str, level: Level) -> Level:

@@ -74,6 +74,15 @@ def test_non_finite_numbers_are_refused_by_key_and_line(text, key):
     assert key in msg and f"r.yaml:{1 + text.count(chr(10))}" in msg and "finite" in msg
 
 
+@pytest.mark.parametrize("text, words", [
+    ("size: true\n", "not true"),
+    ("seed: yes\n", "not true"),
+    ("population:\n  sex: {female: 1e308, male: 1e308}\n", "too large to add up"),
+])
+def test_numbers_that_are_not_numbers_are_refused(text, words):
+    assert words in error_of("name: x\n" + text)
+
+
 def test_non_finite_audit_thresholds_file_is_refused(tmp_path, capsys, small_dataset):
     th = tmp_path / "th.yaml"
     th.write_text("min_label_parity_ratio: .nan\n")
