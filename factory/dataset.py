@@ -225,7 +225,10 @@ class Dataset:
 
     def read_member(self, shard: str, offset: int, size: int) -> bytes:
         """Bytes of one tar member, by the offsets stored in the index; a shard shorter than the
-        index says is a FactoryError naming it."""
+        index says, or one the manifest does not list, is a FactoryError naming it."""
+        if shard not in self.manifest["shards"]:
+            raise FactoryError(f"{self.root}/{INDEX} names a shard {shard!r} that manifest.json does not list; run "
+                               f"`affect-factory verify {self.url}`")
         with self.fs.open(f"{self.root}/{shard}", "rb") as f:
             f.seek(int(offset))
             data = f.read(int(size))
