@@ -211,6 +211,8 @@ def _manifest_to_resume(fs, root: str, made_by: dict[str, Any], resume: bool, fo
 def _index_matches(fs, root: str, manifest: dict[str, Any]) -> bool:
     path = f"{root}/{INDEX}"
     return fs.exists(path) and sha256_of(fs, path) == (manifest.get("index") or {}).get("sha256")
+
+
 def _check_same_run(root: str, manifest: dict[str, Any], made_by: dict[str, Any]) -> None:
     if manifest.get("recipe_hash") != made_by["recipe_hash"]:
         raise FactoryError(f"--resume: {root} was made from another recipe "
