@@ -72,6 +72,8 @@ class PhysiologySettings(_Strict):
     backend: str = "neurokit2"
     signals: list[Literal["ecg", "ppg", "eda", "rsp", "emg"]] = Field(default_factory=lambda: list(SIGNALS))
     sampling_rate: int = Field(256, ge=64, le=4000)
+    variability: Literal["low", "realistic", "high"] = "realistic"   # how responses vary (docs/affect.md)
+    artifacts: Literal["none", "light", "realistic"] = "realistic"   # recording artifacts (docs/affect.md)
 
     @model_validator(mode="after")
     def _emg_rate(self):
