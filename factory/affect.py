@@ -194,9 +194,9 @@ VARIABILITY: dict[str, ResponseVariability] = {
     # Tuned against benchmarks/realism.py: `realistic` puts a cross-person recognizer on the
     # measured features inside the published 44.6-58.0 % (Stephens et al. 2010; Kragel &
     # LaBar 2013); `low` is easier, `high` harder.
-    "low": ResponseVariability(0.15, 0.15, 0.15, 0.25, 0.15, 0.0, 0.0),
-    "realistic": ResponseVariability(0.45, 0.5, 0.4, 0.5, 0.4, 0.15, 0.15),
-    "high": ResponseVariability(0.7, 0.8, 0.6, 0.8, 0.6, 0.3, 0.25),
+    "low": ResponseVariability(0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0),
+    "realistic": ResponseVariability(0.2, 0.2, 0.2, 0.3, 0.2, 0.05, 0.05),
+    "high": ResponseVariability(0.45, 0.5, 0.4, 0.5, 0.4, 0.15, 0.15),
 }
 
 # Typical full-intensity response per channel (the median |change| over AUTONOMIC), the unit of
