@@ -116,8 +116,11 @@ def real_ppg() -> list[np.ndarray]:
     out = [np.loadtxt(io.BytesIO(files["heartpy/data/data.csv"]))]
     for name, clock in (("data2.csv", "timer"), ("data3.csv", "datetime")):
         frame = pd.read_csv(io.BytesIO(files[f"heartpy/data/{name}"]))
-        t = (frame[clock].to_numpy(float) / 1000.0 if clock == "timer"
-             else (pd.to_datetime(frame[clock]) - pd.to_datetime(frame[clock]).iloc[0]).dt.total_seconds().to_numpy())
+        if clock == "timer":
+            t = frame[clock].to_numpy(float) / 1000.0
+        else:
+            stamps = pd.to_datetime(frame[clock], format="ISO8601")
+            t = (stamps - stamps.iloc[0]).dt.total_seconds().to_numpy()
         t, keep = np.unique(t, return_index=True)
         grid = np.arange(0, t[-1], 1 / PPG_RATE)
         out.append(np.interp(grid, t, frame["hr"].to_numpy(float)[keep]))
@@ -219,7 +222,7 @@ def run(size: int = 280, identities: int = 40) -> list[dict]:
                      "value": f"{accs['forest']:.1%} (forest), {accs['logistic']:.1%} (logistic)",
                      "detail": f"7 emotions, {size} samples of {identities} persons, GroupKFold(5) by identity, "
                                f"balanced accuracy on physiology.measured.*; chance 14.3 %; published: {PUBLISHED}"})
-    signals = {level: synthetic("realistic", level, 70, 10, seed=9)[1] for level in ("none", "light", "realistic")}
+    signals = {level: synthetic("realistic", level, 70, 14, seed=9)[1] for level in ("none", "light", "realistic")}
     return rows + waveform_rows(signals)
 
 

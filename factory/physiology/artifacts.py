@@ -9,13 +9,18 @@ simulation; the rest is added to the clean signals by `add_artifacts`, mostly wi
 from __future__ import annotations
 
 import numpy as np
-from neurokit2 import signal_distort
+from neurokit2 import signal_distort, signal_filter
 
 from factory.affect import ARTIFACT_LEVELS, ARTIFACTS
 
 # Countries on 60 Hz mains (the rest of the world uses 50 Hz).
 MAINS_60HZ = {"US", "CA", "MX", "BR", "CO", "VE", "PE", "EC", "KR", "TW", "PH", "SA", "CU", "DO", "GT", "HN",
               "NI", "CR", "PA", "SV", "PR"}
+
+
+# The recording chain's analog low-pass (Hz), applied after the artifacts at `light` and
+# `realistic`: wearable ECG front ends pass ~0.5-40 Hz (e.g. BITalino's ECG sensor sheet).
+BANDWIDTH_HZ = {"ecg": 40.0}
 
 
 def mains_frequency(locale: str | None) -> int:
@@ -49,9 +54,7 @@ def add_artifacts(signal: str, x: np.ndarray, fs: int, sizes: dict[str, float], 
     out = x.astype(float).copy()
     for name, size in sizes.items():
         kind = name.split("_", 1)[1]
-        if kind == "sensor_noise":
-            out += rng.normal(0.0, size * sd, len(x))
-        elif kind == "baseline_wander":
+        if kind == "baseline_wander":
             out = signal_distort(out, sampling_rate=fs, noise_amplitude=size * sd / np.std(out), noise_frequency=0.5,
                                  noise_shape="gaussian", random_state=seed(), silent=True)
         elif kind == "mains" and mains_hz < fs / 2:
@@ -69,6 +72,10 @@ def add_artifacts(signal: str, x: np.ndarray, fs: int, sizes: dict[str, float], 
             out += rng.choice([-1.0, 1.0]) * size * np.linspace(0.0, 1.0, len(x))   # uS over the episode
         elif kind == "contact_loss":
             out = _contact_loss(out, fs, size, rng)
+    if sizes and signal in BANDWIDTH_HZ and BANDWIDTH_HZ[signal] < 0.45 * fs:
+        out = signal_filter(out, sampling_rate=fs, highcut=BANDWIDTH_HZ[signal], method="butterworth", order=2)
+    if f"{signal}_sensor_noise" in sizes:    # amplifier and converter noise: white, after the front end's filter
+        out += rng.normal(0.0, sizes[f"{signal}_sensor_noise"] * sd, len(x))
     return out
 
 

@@ -122,7 +122,8 @@ def heartbeats(tg: dict, fs: int, rng: np.random.Generator, breathing: np.ndarra
     return Heart(phase=phase, beats=np.interp(whole, phase, t), rate=rate)
 
 
-def ecgsyn_integrate(theta: np.ndarray, heart_rate: np.ndarray, fs: float, z0: float = 0.04) -> np.ndarray:
+def ecgsyn_integrate(theta: np.ndarray, heart_rate: np.ndarray, fs: float, z0: float = 0.04,
+                     ai: np.ndarray = ECGSYN_AI, bi: np.ndarray = ECGSYN_BI) -> np.ndarray:
     """McSharry's ecgsyn z-equation along a given cardiac angle `theta` (radians), sampled at `fs`.
 
     On ecgsyn's limit cycle the angle advances at 2*pi/RR, so only z needs integrating:
@@ -135,7 +136,7 @@ def ecgsyn_integrate(theta: np.ndarray, heart_rate: np.ndarray, fs: float, z0: f
     scale_t = np.hstack([np.sqrt(f), f, np.ones_like(f), f, np.sqrt(f)])   # QT shortens with rate, as in ecgsyn
     d = theta[:, None] - ECGSYN_TI * scale_t
     d -= np.round(d / (2 * np.pi)) * 2 * np.pi
-    forcing = -np.sum(ECGSYN_AI * d * np.exp(-0.5 * (d / (ECGSYN_BI * f)) ** 2), axis=1)
+    forcing = -np.sum(ai * d * np.exp(-0.5 * (d / (bi * f)) ** 2), axis=1)
     decay = np.exp(-1.0 / fs)
     b = (1 - decay) / 2
     z, _ = lfilter([b, b], [1.0, -decay], forcing, zi=[decay * z0 + b * forcing[0]])
@@ -143,12 +144,17 @@ def ecgsyn_integrate(theta: np.ndarray, heart_rate: np.ndarray, fs: float, z0: f
 
 
 def ecg_simulate(tg: dict, fs: int, rng: np.random.Generator, heart: Heart, breathing: np.ndarray) -> np.ndarray:
-    """ECG (mV) along the heart's beats: ecgsyn morphology scaled like neurokit2's output
-    (-0.4 to 1.2 mV), times the person's amplitude and respiration's QRS modulation."""
+    """ECG (mV) along the heart's beats: ecgsyn with the person's P and T wave sizes and QRS
+    width (`tg["ecg_waves"]`), scaled like neurokit2's output (-0.4 to 1.2 mV), times the
+    person's amplitude and respiration's QRS modulation."""
     t = padded_time(tg, fs)
     fine = np.arange(len(t) * ECGSYN_OVERSAMPLE) / (fs * ECGSYN_OVERSAMPLE) + t[0]
     theta = 2 * np.pi * np.interp(fine, t, heart.phase)
-    z = ecgsyn_integrate(theta, np.interp(fine, t, heart.rate), fs * ECGSYN_OVERSAMPLE)[::ECGSYN_OVERSAMPLE]
+    p_gain, t_gain, width = tg["ecg_waves"]
+    qrs = 1.0 / width ** 2          # a wave's height goes with a * b^2: keep the QRS height as it narrows
+    ai = ECGSYN_AI * np.array([p_gain, qrs, qrs, qrs, t_gain])
+    bi = ECGSYN_BI * np.array([1.0, width, width, width, 1.0])
+    z = ecgsyn_integrate(theta, np.interp(fine, t, heart.rate), fs * ECGSYN_OVERSAMPLE, ai=ai, bi=bi)[::ECGSYN_OVERSAMPLE]
     z = (z - z.min()) * 1.6 / np.ptp(z) - 0.4
     gain = tg["ecg_gain"] * (1 + ECG_RESP_AMPLITUDE * breath_drive(breathing)) * rng.uniform(0.95, 1.05)
     return z * gain
