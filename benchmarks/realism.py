@@ -52,14 +52,14 @@ modalities:
 
 def synthetic(variability: str, artifacts: str, size: int, identities: int, seed: int = 5):
     """(index-like DataFrame of labels, list of signal arrays) for a physiology-only recipe."""
-    from factory.generators.physiology import PhysiologyGenerator
+    from factory.physiology.generator import PhysiologyGenerator
     from factory.plan import episode_of, make_plan, specs_from_rows
     from factory.recipe import parse_recipe
 
     recipe = parse_recipe(RECOGNIZER_RECIPE.format(seed=seed, size=size, identities=identities,
                                                    variability=variability, artifacts=artifacts))
     plan = make_plan(recipe)
-    gen = PhysiologyGenerator(recipe.modalities.physiology)
+    gen = PhysiologyGenerator(recipe.modalities["physiology"])
     rows, signals = [], []
     for spec in specs_from_rows(plan.samples, list(recipe.population), episode_of(recipe)):
         part = gen.generate_one(spec)

@@ -9,19 +9,54 @@ neurokit2's processing. Targets, measurements, artifacts and the response draw g
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import neurokit2 as nk
 import numpy as np
+from pydantic import Field, field_validator, model_validator
 
-from factory.generators import SampleParts
+from factory.errors import FactoryError
+from factory.generators import GeneratorSettings, OutputFile, SampleParts
 from factory.physiology import artifacts, simulate
-from factory.physiology.measure import measure
+from factory.physiology.measure import MINIMUM_AFTER_ONSET, measure
 from factory.physiology.response import episode_targets
 from factory.spec import SampleSpec
 
+SIGNALS = ("ecg", "ppg", "eda", "rsp", "emg")
 TOLERANCE = {"heart_rate": 5.0, "heart_rate_change": 4.0, "resp_rate": 3.0, "scr_count": 1, "scl": 1.0,
              "scl_change": 0.5, "emg_bursts": 1}
+
+
+class PhysiologySettings(GeneratorSettings):
+    """Physiological signals of the whole episode (neurokit2 simulators).
+
+    `variability`: how much responses differ between persons, trials and repetitions
+    (`factory.affect.VARIABILITY`; `realistic` makes emotions about as separable across persons
+    as in published studies, `low` easier, `high` harder). `artifacts`: recording artifacts and
+    noise (`factory.affect.ARTIFACTS`; `none` gives clean signals).
+    """
+
+    backend: str = "neurokit2"
+    signals: list[Literal["ecg", "ppg", "eda", "rsp", "emg"]] = Field(default_factory=lambda: list(SIGNALS))
+    sampling_rate: int = Field(256, ge=64, le=4000)
+    variability: Literal["low", "realistic", "high"] = "realistic"
+    artifacts: Literal["none", "light", "realistic"] = "realistic"
+
+    @model_validator(mode="after")
+    def _emg_rate(self):
+        if "emg" in self.signals and self.sampling_rate < 250:
+            raise ValueError(f"EMG needs sampling_rate >= 250 Hz (neurokit2's EMG cleaning high-passes at "
+                             f"100 Hz), got {self.sampling_rate}; raise the rate or drop emg from signals")
+        return self
+
+    @field_validator("signals")
+    @classmethod
+    def _unique_signals(cls, v):
+        if not v:
+            raise ValueError(f"list at least one signal of {list(SIGNALS)}")
+        if len(set(v)) != len(v):
+            raise ValueError("a signal is listed twice")
+        return v
 
 
 class PhysiologyGenerator:
@@ -29,6 +64,11 @@ class PhysiologyGenerator:
 
     modality = "physiology"
     backend = "neurokit2"
+    Settings = PhysiologySettings
+    files = (OutputFile("physio.npy", "application/x-npy",
+                        "physiological signals of the whole episode, channels x samples, float32 "
+                        "(channel names, units and sampling rate in the JSON)"),)
+    licence = "neurokit2 (MIT) simulators and processing; signals are synthetic"
 
     def __init__(self, settings) -> None:
         self.signals = list(settings.signals)
@@ -37,7 +77,16 @@ class PhysiologyGenerator:
         self.artifacts = settings.artifacts
 
     def preflight(self, levels: Mapping[str, Sequence[Any]]) -> None:
-        """Nothing to check: neurokit2 needs no model and every level has a baseline."""
+        """Refuse episodes too short for every measure of the requested signals (a measure that
+        is merely unreliable at this length gives NaN with a note instead; docs/affect.md)."""
+        wanted = [k for k in MINIMUM_AFTER_ONSET if _uses(k, self.signals)]
+        for ep in levels.get("episode", []):
+            after = ep.duration - ep.onset
+            if wanted and all(after < MINIMUM_AFTER_ONSET[k] for k in wanted):
+                need = min(MINIMUM_AFTER_ONSET[k] for k in wanted)
+                raise FactoryError(f"episode: only {after:g} s from onset ({ep.onset:g}) to the end ({ep.duration:g}); "
+                                   f"no physiology measure of {self.signals} works under {need:g} s; lengthen "
+                                   f"episode.duration or move episode.onset earlier")
 
     def versions(self) -> dict[str, str]:
         """neurokit2's version."""
