@@ -57,8 +57,6 @@ def add_artifacts(signal: str, x: np.ndarray, fs: int, sizes: dict[str, float], 
         if kind == "baseline_wander":
             out = signal_distort(out, sampling_rate=fs, noise_amplitude=size * sd / np.std(out), noise_frequency=0.5,
                                  noise_shape="gaussian", random_state=seed(), silent=True)
-        elif kind == "mains" and mains_hz < fs / 2:
-            out += size * sd * np.sin(2 * np.pi * mains_hz * np.arange(len(x)) / fs + rng.uniform(0, 2 * np.pi))
         elif kind == "emg":
             out = signal_distort(out, sampling_rate=fs, noise_amplitude=size * sd / np.std(out), noise_frequency=fs * 0.1,
                                  noise_shape="laplace", random_state=seed(), silent=True)
@@ -74,7 +72,11 @@ def add_artifacts(signal: str, x: np.ndarray, fs: int, sizes: dict[str, float], 
             out = _contact_loss(out, fs, size, rng)
     if sizes and signal in BANDWIDTH_HZ and BANDWIDTH_HZ[signal] < 0.45 * fs:
         out = signal_filter(out, sampling_rate=fs, highcut=BANDWIDTH_HZ[signal], method="butterworth", order=2)
-    if f"{signal}_sensor_noise" in sizes:    # amplifier and converter noise: white, after the front end's filter
+    # Picked up by the leads and the converter after the front end's filter:
+    if f"{signal}_mains" in sizes and mains_hz < fs / 2:
+        phase = rng.uniform(0, 2 * np.pi)
+        out += sizes[f"{signal}_mains"] * sd * np.sin(2 * np.pi * mains_hz * np.arange(len(x)) / fs + phase)
+    if f"{signal}_sensor_noise" in sizes:
         out += rng.normal(0.0, sizes[f"{signal}_sensor_noise"] * sd, len(x))
     return out
 
