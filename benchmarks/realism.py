@@ -31,7 +31,9 @@ PUBLISHED = "Stephens et al. 2010: 44.6 % (7 conditions); Kragel & LaBar 2013: 5
 CACHE = Path(os.environ.get("AFFECT_FACTORY_CACHE", Path.home() / ".cache" / "affect-factory")) / "realism"
 WHEELS = {"heartpy": "heartpy==1.2.7", "pyhrv": "pyhrv==0.5.0"}
 WINDOW_S = 5.0
-ECG_RATE, PPG_RATE = 256, 100     # statistics are computed at these rates (real and synthetic resampled)
+# Statistics are computed at these rates, real and synthetic resampled with anti-aliasing: the
+# ECG's native 1000 Hz allows the synthetic 256 Hz; the PPGs are recorded at ~67-117 Hz, so 50 Hz.
+ECG_RATE, PPG_RATE = 256, 50
 
 RECOGNIZER_RECIPE = """
 name: realism
@@ -110,10 +112,14 @@ def real_ecg() -> list[np.ndarray]:
 
 
 def real_ppg() -> list[np.ndarray]:
-    """heartpy's three PPG recordings, each resampled to PPG_RATE (data.csv is 100 Hz; data2
-    has a millisecond timer; data3 has timestamps)."""
+    """heartpy's three PPG recordings at PPG_RATE: data.csv is 100 Hz, data2 has a millisecond
+    timer (~117 Hz), data3 timestamps (~67 Hz); each goes linearly onto a 200 Hz grid, then
+    down to PPG_RATE with resample_poly's anti-aliasing filter."""
+    from scipy.signal import resample_poly
+
     files = wheel_files("heartpy", "heartpy/data/")
-    out = [np.loadtxt(io.BytesIO(files["heartpy/data/data.csv"]))]
+    first = np.loadtxt(io.BytesIO(files["heartpy/data/data.csv"]))
+    out = [resample_poly(first, PPG_RATE, 100)]
     for name, clock in (("data2.csv", "timer"), ("data3.csv", "datetime")):
         frame = pd.read_csv(io.BytesIO(files[f"heartpy/data/{name}"]))
         if clock == "timer":
@@ -122,8 +128,8 @@ def real_ppg() -> list[np.ndarray]:
             stamps = pd.to_datetime(frame[clock], format="ISO8601")
             t = (stamps - stamps.iloc[0]).dt.total_seconds().to_numpy()
         t, keep = np.unique(t, return_index=True)
-        grid = np.arange(0, t[-1], 1 / PPG_RATE)
-        out.append(np.interp(grid, t, frame["hr"].to_numpy(float)[keep]))
+        grid = np.arange(0, t[-1], 1 / 200)
+        out.append(resample_poly(np.interp(grid, t, frame["hr"].to_numpy(float)[keep]), PPG_RATE, 200))
     return out
 
 

@@ -250,12 +250,12 @@ class Artifact:
 # Allen (2007, Physiol. Meas. 28:R1). Chances and sizes *chosen*, checked against real
 # recordings by benchmarks/realism.py.
 ARTIFACTS: dict[str, Artifact] = {
-    "ecg_sensor_noise": Artifact("ecg", (1.0, 1.0), (0.008, 0.015), "amplifier and converter noise, white, always present"),
+    "ecg_sensor_noise": Artifact("ecg", (1.0, 1.0), (0.018, 0.026), "amplifier and converter noise, white, always present"),
     "ecg_baseline_wander": Artifact("ecg", (0.5, 0.9), (0.1, 0.2), "respiration/electrode impedance, < 0.5 Hz"),
-    "ecg_mains": Artifact("ecg", (0.2, 0.5), (0.03, 0.1), "50 or 60 Hz by locale"),
-    "ecg_emg": Artifact("ecg", (0.3, 0.7), (0.05, 0.15), "muscle activity, broadband"),
+    "ecg_mains": Artifact("ecg", (0.05, 0.1), (0.01, 0.04), "50 or 60 Hz by locale"),
+    "ecg_emg": Artifact("ecg", (0.3, 0.7), (0.03, 0.05), "muscle activity, broadband"),
     "ecg_motion": Artifact("ecg", (0.05, 0.2), (0.5, 1.5), "electrode motion spikes"),
-    "ppg_sensor_noise": Artifact("ppg", (1.0, 1.0), (0.01, 0.03), "photodiode noise, always present"),
+    "ppg_sensor_noise": Artifact("ppg", (1.0, 1.0), (0.06, 0.12), "photodiode noise, always present"),
     "ppg_motion": Artifact("ppg", (0.2, 0.5), (0.5, 1.5), "finger/hand movement, 0.1-3 Hz"),
     "ppg_baseline_wander": Artifact("ppg", (0.5, 0.9), (0.1, 0.3), "vasomotion and respiration, < 0.3 Hz"),
     "eda_drift": Artifact("eda", (0.5, 0.9), (0.05, 0.2), "uS over the episode: electrode polarization/hydration"),

@@ -9,7 +9,7 @@ simulation; the rest is added to the clean signals by `add_artifacts`, mostly wi
 from __future__ import annotations
 
 import numpy as np
-from neurokit2 import signal_distort, signal_filter
+from neurokit2 import signal_distort, signal_filter, signal_noise
 
 from factory.affect import ARTIFACT_LEVELS, ARTIFACTS
 
@@ -21,6 +21,9 @@ MAINS_60HZ = {"US", "CA", "MX", "BR", "CO", "VE", "PE", "EC", "KR", "TW", "PH", 
 # The recording chain's analog low-pass (Hz), applied after the artifacts at `light` and
 # `realistic`: wearable ECG front ends pass ~0.5-40 Hz (e.g. BITalino's ECG sensor sheet).
 BANDWIDTH_HZ = {"ecg": 40.0}
+# Spectral slope (1/f^beta) of each sensor's own noise: electrode amplifiers are near white;
+# optical PPG front ends add flicker (1/f) noise (*chosen*, checked by benchmarks/realism.py).
+NOISE_COLOUR = {"ecg": 1.0, "ppg": 1.5}
 
 
 def mains_frequency(locale: str | None) -> int:
@@ -38,7 +41,7 @@ def plan(signal: str, level: str, rng: np.random.Generator) -> dict[str, float]:
     """Artifact name -> size for the artifacts this episode's `signal` gets (empty at `none`)."""
     if level not in ARTIFACT_LEVELS:
         raise ValueError(f"artifacts level {level!r} is not one of {ARTIFACT_LEVELS}")
-    draws = {n: (rng.random(), rng.uniform(0.5, 1.5)) for n in names_for(signal)}   # same draws at every level
+    draws = {n: (rng.random(), rng.uniform(0.75, 1.25)) for n in names_for(signal)}   # same draws at every level
     if level == "none":
         return {}
     i = ARTIFACT_LEVELS.index(level) - 1
@@ -77,8 +80,14 @@ def add_artifacts(signal: str, x: np.ndarray, fs: int, sizes: dict[str, float], 
         phase = rng.uniform(0, 2 * np.pi)
         out += sizes[f"{signal}_mains"] * sd * np.sin(2 * np.pi * mains_hz * np.arange(len(x)) / fs + phase)
     if f"{signal}_sensor_noise" in sizes:
-        out += rng.normal(0.0, sizes[f"{signal}_sensor_noise"] * sd, len(x))
+        out += sizes[f"{signal}_sensor_noise"] * sd * _coloured_noise(len(x), fs, NOISE_COLOUR.get(signal, 0.0), seed())
     return out
+
+
+def _coloured_noise(n: int, fs: int, beta: float, seed: int) -> np.ndarray:
+    """Unit-SD noise with a 1/f^beta spectrum (neurokit2's `signal_noise`; beta 0 is white)."""
+    noise = signal_noise(duration=n / fs, sampling_rate=fs, beta=beta, random_state=seed)[:n]
+    return (noise - noise.mean()) / (noise.std() or 1.0)
 
 
 def _motion_burst(n: int, fs: int, amplitude: float, rng: np.random.Generator) -> np.ndarray:

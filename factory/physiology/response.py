@@ -25,8 +25,12 @@ LOW_REACTOR_GAIN = 0.3
 # A person's ECG morphology relative to ecgsyn's default: P-wave size, T-wave size, QRS width
 # (lead placement and anatomy; neurokit2's 12-lead ecgsyn table scales waves 0.05-3x between
 # leads). Medians and log-SDs *chosen*, checked against real ECG by benchmarks/realism.py.
-ECG_WAVES = (0.7, 0.3, 0.65)
-ECG_WAVES_SD = (0.3, 0.3, 0.1)
+ECG_WAVES = (0.7, 0.25, 0.55)
+ECG_WAVES_SD = (0.3, 0.2, 0.1)
+# PPG diastolic peak height relative to the systolic one: varies between persons and falls with
+# arterial stiffness and age (reflection index, Millasseau et al. 2002, Clin. Sci. 103:371);
+# median *chosen* (neurokit2's ppg_simulate uses 0.51), log-SD 0.25.
+PPG_DIASTOLIC = 0.3
 # Person-to-person SDs of the resting state (resting_baseline's z scales), for episode shifts.
 BASELINE_SD = {"heart_rate": 7.7, "resp_rate": 1.5, "log_scl": 0.45}
 
@@ -49,7 +53,8 @@ def person_profile(spec: SampleSpec, variability: str) -> dict[str, Any]:
     return {"base": base, "gains": gains, "deviation": deviation, "responder": responder,
             "low_reactor": low_reactor, "rsa": rsa, "pulse_arrival": pulse_arrival,
             "ecg_gain": math.exp(0.3 * traits.standard_normal()),
-            "ecg_waves": [ECG_WAVES[i] * math.exp(ECG_WAVES_SD[i] * traits.standard_normal()) for i in range(3)]}
+            "ecg_waves": [ECG_WAVES[i] * math.exp(ECG_WAVES_SD[i] * traits.standard_normal()) for i in range(3)],
+            "ppg_diastolic": float(np.clip(PPG_DIASTOLIC * math.exp(0.25 * traits.standard_normal()), 0.1, 0.7))}
 
 
 def habituation(group: str, repetition: int) -> float:
@@ -109,7 +114,7 @@ def episode_targets(spec: SampleSpec, variability: str = "realistic") -> dict[st
         "emg_level": float(np.clip(r["emg"], 0.0, 1.5)),
         "hr_start": hr_start, "scr_start": scr_start, "latency": round(hr_start - ep.onset, 3),
         "repetition": repetition, "elicited": elicited, "low_reactor": p["low_reactor"],
-        "rsa": round(p["rsa"], 3), "pulse_arrival": round(p["pulse_arrival"], 4), "ecg_gain": p["ecg_gain"], "ecg_waves": p["ecg_waves"],
+        "rsa": round(p["rsa"], 3), "pulse_arrival": round(p["pulse_arrival"], 4), "ecg_gain": p["ecg_gain"], "ecg_waves": p["ecg_waves"], "ppg_diastolic": p["ppg_diastolic"],
     })
 
 

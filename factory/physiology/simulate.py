@@ -170,7 +170,8 @@ def ppg_simulate(tg: dict, fs: int, rng: np.random.Generator, heart: Heart, brea
 
     neurokit2's `ppg_simulate` landmarks (foot, systolic peak, dicrotic notch, diastolic
     peak at fixed fractions of the period, joined by Akima interpolation), placed on the
-    heart's beats instead of its own; pulse height follows respiration.
+    heart's beats instead of its own, with the person's diastolic height (`tg["ppg_diastolic"]`,
+    neurokit2 uses 0.51 of the systolic); pulse height follows respiration.
     """
     t = padded_time(tg, fs)
     rate_at = np.interp(heart.beats, t, heart.rate)
@@ -181,7 +182,8 @@ def ppg_simulate(tg: dict, fs: int, rng: np.random.Generator, heart: Heart, brea
     y_sys = y_onset + rng.normal(1.5, 0.15, n) * (1 + 0.1 * np.interp(onsets, t, breath_drive(breathing)))
     x = np.stack([onsets, onsets + rng.normal(0.175, 0.01, n) * periods,
                   onsets + rng.normal(0.4, 0.001, n) * periods, onsets + rng.normal(0.45, 0.001, n) * periods], axis=1)
-    y = np.stack([y_onset, y_sys, y_sys * rng.normal(0.49, 0.01, n), y_sys * rng.normal(0.51, 0.01, n)], axis=1)
+    dia = tg["ppg_diastolic"]
+    y = np.stack([y_onset, y_sys, y_sys * rng.normal(dia - 0.02, 0.01, n), y_sys * rng.normal(dia, 0.01, n)], axis=1)
     xs, keep = np.unique(np.ceil((x.ravel() - t[0]) * fs).astype(int), return_index=True)
     ppg = nk.signal_interpolate(xs, y.ravel()[keep], x_new=np.arange(len(t)), method="akima")
     return np.where(np.isfinite(ppg), ppg, np.nanmean(ppg))
