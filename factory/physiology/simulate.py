@@ -129,7 +129,7 @@ def ecgsyn_integrate(theta: np.ndarray, heart_rate: np.ndarray, fs: float, z0: f
     On ecgsyn's limit cycle the angle advances at 2*pi/RR, so only z needs integrating:
     dz/dt = -sum_i a_i dtheta_i exp(-dtheta_i^2 / 2 b_i^2) - z, a linear equation whose
     exact step is a first-order recursion (trapezoidal forcing). Same wave angles, widths and
-    heart-rate scaling (sqrt(HR/60)) as neurokit2's `_ecg_simulate_ecgsyn`, ~100x faster than
+    heart-rate scaling (sqrt(HR/60)) as neurokit2's `_ecg_simulate_ecgsyn`, ~30x faster than
     its `solve_ivp` (tests/test_physiology.py compares the two).
     """
     f = np.sqrt(np.asarray(heart_rate, dtype=float) / 60.0)[:, None]
