@@ -218,9 +218,32 @@ def waveform_rows(signals_by_level: dict[str, list[np.ndarray]]) -> list[dict]:
     return rows
 
 
+def episode_cost(samples: int = 28, repeats: int = 3) -> float:
+    """Seconds per 10 s five-signal episode at 256 Hz (demo recipe), best of `repeats`, one core."""
+    import time
+
+    from factory.physiology.generator import PhysiologyGenerator
+    from factory.plan import episode_of, make_plan, specs_from_rows
+    from factory.recipe import parse_recipe
+
+    recipe = parse_recipe((Path(__file__).resolve().parents[1] / "recipes" / "demo.yaml").read_text())
+    specs = list(specs_from_rows(make_plan(recipe).samples, list(recipe.population), episode_of(recipe)))[:samples]
+    gen = PhysiologyGenerator(recipe.modalities["physiology"])
+    gen.generate(specs[:2])                               # imports and caches warm
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        gen.generate(specs)
+        best = min(best, (time.perf_counter() - start) / len(specs))
+    return best
+
+
 def run(size: int = 280, identities: int = 40) -> list[dict]:
-    """Recognizer accuracy per variability level, then waveform statistics per artifact level."""
-    rows = []
+    """Recognizer accuracy per variability level, waveform statistics per artifact level, cost."""
+    cost = episode_cost()
+    rows = [{"benchmark": "cost of one 10 s five-signal episode at 256 Hz", "value": f"{cost * 1000:.0f} ms",
+             "detail": "demo recipe (variability and artifacts realistic), best of 3 over 28 samples, one core; "
+                       "target <= 1.25 x 94 ms = 118 ms (the pre-issue-13 generator, docs/benchmarks.md scaling)"}]
     for level in ("low", "realistic", "high"):
         table, _ = synthetic(level, "realistic", size, identities)
         accs = {est: recognizer_accuracy(table, est) for est in ("forest", "logistic")}
