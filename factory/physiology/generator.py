@@ -146,7 +146,7 @@ def record(tg: dict, signals: list[str], fs: int, spec: SampleSpec, level: str) 
 
 _LABEL_KEYS = (("heart_rate", "heart_rate_change", "sdnn", "scl", "scl_change", "scr_count", "resp_rate", "emg_bursts"),
                ("heart_rate_baseline", "resp_rate_baseline", "scl_baseline", "responder"),
-               ("latency", "repetition", "elicited", "low_reactor", "rsa", "pulse_arrival"))
+               ("latency", "elicited", "low_reactor", "rsa", "pulse_arrival"))
 _NEEDS = {"heart_rate": ("ecg", "ppg"), "heart_rate_change": ("ecg",), "sdnn": ("ecg",), "scl": ("eda",),
           "scl_change": ("eda",), "scr_count": ("eda",),
           "resp_rate": ("rsp",), "emg_bursts": ("emg",)}

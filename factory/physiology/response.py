@@ -75,7 +75,7 @@ def episode_targets(spec: SampleSpec, variability: str = "realistic") -> dict[st
     elicited = bool(rng.random() >= v.induction_failure)
     latency_shift = float(np.clip(v.latency_sd * rng.standard_normal(), -1.5, 1.5))
     shift = v.baseline_shift_sd * rng.standard_normal(3)
-    repetition = getattr(spec, "repetition", 0)
+    repetition = spec.repetition
     mean = {"heart_rate": table.heart_rate, "scl": table.scl, "scr_rate": table.scr_rate,
             "resp_rate": table.resp_rate, "emg": table.emg}
     r = {c: k * (mean[c] * p["gains"][c] + p["deviation"][c]) * trial[c] * habituation(GROUP[c], repetition)
