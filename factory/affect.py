@@ -229,6 +229,20 @@ PULSE_ARRIVAL_SLOPE = -0.0012  # s per bpm, *chosen*
 # Moody et al. 1985, Computers in Cardiology 12:113): relative amplitude swing, *chosen*.
 ECG_RESP_AMPLITUDE = 0.08
 
+# A person's ECG morphology relative to ecgsyn's default: P-wave size, T-wave size, and the width
+# of the Q, R and S Gaussians (their sharpness; the Q-S spacing, hence the QRS duration, stays
+# ecgsyn's). Lead placement and anatomy: neurokit2's 12-lead ecgsyn table scales waves 0.05-3x
+# between leads. Medians and log-SDs *chosen*, checked against real ECG by benchmarks/realism.py.
+ECG_WAVES = (0.7, 0.24, 0.45)
+ECG_WAVES_SD = (0.2, 0.15, 0.1)
+# PPG diastolic peak height relative to the systolic one: varies between persons and falls with
+# arterial stiffness and age (reflection index, Millasseau et al. 2002, Clin. Sci. 103:371);
+# median *chosen* (neurokit2's ppg_simulate uses 0.51), log-SD 0.25.
+PPG_DIASTOLIC = 0.3
+# PPG crest time, foot to systolic peak as a fraction of the period: ~0.1-0.15 s at rest
+# (Allen 2007); neurokit2's ppg_simulate uses 0.175; *chosen*, checked by benchmarks/realism.py.
+PPG_CREST = 0.13
+
 # Breathing irregularity: breath-to-breath CV of the cycle time ~0.2 in healthy adults at rest
 # (Tobin et al. 1983, Chest 84:202); sighs (tidal volume x2-3) come ~12 times per hour at rest
 # (Li et al. 2016, Nature 530:293), see ARTIFACTS["rsp_sigh"].
@@ -257,7 +271,7 @@ ARTIFACTS: dict[str, Artifact] = {
     "ecg_mains": Artifact("ecg", (0.05, 0.1), (0.01, 0.04), "50 or 60 Hz by locale"),
     "ecg_emg": Artifact("ecg", (0.3, 0.7), (0.03, 0.05), "muscle activity, broadband"),
     "ecg_motion": Artifact("ecg", (0.05, 0.2), (0.5, 1.5), "electrode motion spikes"),
-    "ppg_sensor_noise": Artifact("ppg", (1.0, 1.0), (0.06, 0.12), "photodiode and front-end noise, 1/f^1.5, always present"),
+    "ppg_sensor_noise": Artifact("ppg", (1.0, 1.0), (0.05, 0.1), "photodiode and front-end noise, 1/f^1.5, always present"),
     "ppg_motion": Artifact("ppg", (0.2, 0.5), (0.5, 1.5), "finger/hand movement, 0.1-3 Hz"),
     "ppg_baseline_wander": Artifact("ppg", (0.5, 0.9), (0.1, 0.3), "vasomotion and respiration, < 0.3 Hz"),
     "eda_drift": Artifact("eda", (0.5, 0.9), (0.05, 0.2), "uS over the episode: electrode polarization/hydration"),

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from factory.affect import (AUTONOMIC, CHANNEL_SCALE, EDA_NON_RESPONDERS, HABITUATION, PULSE_ARRIVAL_S,
-                            PULSE_ARRIVAL_SD, RSA_AGE_DECLINE, RSA_HALF_SWING_BPM, VARIABILITY, resting_baseline)
+from factory.affect import (AUTONOMIC, CHANNEL_SCALE, ECG_WAVES, ECG_WAVES_SD, EDA_NON_RESPONDERS, HABITUATION,
+                            PPG_DIASTOLIC, PULSE_ARRIVAL_S, PULSE_ARRIVAL_SD, RSA_AGE_DECLINE, RSA_HALF_SWING_BPM,
+                            VARIABILITY, resting_baseline)
 from factory.spec import SampleSpec
 
 HR_RAMP_S = 3.0          # heart/respiration rates settle ~3 s after the response starts (Kreibig 2010, *chosen*)
@@ -22,15 +23,6 @@ CHANNELS = ("heart_rate", "scl", "scr_rate", "resp_rate", "emg")
 GROUP = {"heart_rate": "heart", "scl": "skin", "scr_rate": "skin", "resp_rate": "breath", "emg": "face"}
 FAILED_INDUCTION_GAIN = 0.2
 LOW_REACTOR_GAIN = 0.3
-# A person's ECG morphology relative to ecgsyn's default: P-wave size, T-wave size, QRS width
-# (lead placement and anatomy; neurokit2's 12-lead ecgsyn table scales waves 0.05-3x between
-# leads). Medians and log-SDs *chosen*, checked against real ECG by benchmarks/realism.py.
-ECG_WAVES = (0.7, 0.25, 0.55)
-ECG_WAVES_SD = (0.3, 0.2, 0.1)
-# PPG diastolic peak height relative to the systolic one: varies between persons and falls with
-# arterial stiffness and age (reflection index, Millasseau et al. 2002, Clin. Sci. 103:371);
-# median *chosen* (neurokit2's ppg_simulate uses 0.51), log-SD 0.25.
-PPG_DIASTOLIC = 0.3
 # Person-to-person SDs of the resting state (resting_baseline's z scales), for episode shifts.
 BASELINE_SD = {"heart_rate": 7.7, "resp_rate": 1.5, "log_scl": 0.45}
 

@@ -18,7 +18,7 @@ from neurokit2.ecg.ecg_simulate import _ecg_simulate_rrprocess   # ecgsyn's RR p
 from neurokit2.eda.eda_simulate import _eda_simulate_scr         # neurokit2's canonical SCR shape (Bach 2010)
 from scipy.signal import lfilter
 
-from factory.affect import BREATH_CV, ECG_RESP_AMPLITUDE, PULSE_ARRIVAL_SLOPE
+from factory.affect import BREATH_CV, ECG_RESP_AMPLITUDE, PPG_CREST, PULSE_ARRIVAL_SLOPE
 from factory.physiology.response import HR_RAMP_S
 
 PAD_S = 2.0
@@ -180,7 +180,7 @@ def ppg_simulate(tg: dict, fs: int, rng: np.random.Generator, heart: Heart, brea
     n = len(onsets)
     y_onset = rng.normal(0, 0.1, n)
     y_sys = y_onset + rng.normal(1.5, 0.15, n) * (1 + 0.1 * np.interp(onsets, t, breath_drive(breathing)))
-    x = np.stack([onsets, onsets + rng.normal(0.175, 0.01, n) * periods,
+    x = np.stack([onsets, onsets + rng.normal(PPG_CREST, 0.01, n) * periods,
                   onsets + rng.normal(0.4, 0.001, n) * periods, onsets + rng.normal(0.45, 0.001, n) * periods], axis=1)
     dia = tg["ppg_diastolic"]
     y = np.stack([y_onset, y_sys, y_sys * rng.normal(dia - 0.02, 0.01, n), y_sys * rng.normal(dia, 0.01, n)], axis=1)
