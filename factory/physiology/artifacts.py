@@ -21,8 +21,10 @@ MAINS_60HZ = {"US", "CA", "MX", "BR", "CO", "VE", "PE", "EC", "KR", "TW", "PH", 
 # The recording chain's analog low-pass (Hz), applied after the artifacts at `light` and
 # `realistic`: wearable ECG front ends pass ~0.5-40 Hz (e.g. BITalino's ECG sensor sheet).
 BANDWIDTH_HZ = {"ecg": 40.0}
-# Spectral slope (1/f^beta) of each sensor's own noise: electrode amplifiers are near white;
-# optical PPG front ends add flicker (1/f) noise (*chosen*, checked by benchmarks/realism.py).
+# Spectral slope (1/f^beta) of each sensor's own noise: amplifier and electrode noise has a
+# flicker (1/f) part at these frequencies, optical PPG front ends more (*chosen*; white noise
+# gave too many local extrema for its spectral flatness against real recordings,
+# benchmarks/realism.py).
 NOISE_COLOUR = {"ecg": 1.0, "ppg": 1.5}
 
 
@@ -55,7 +57,7 @@ def add_artifacts(signal: str, x: np.ndarray, fs: int, sizes: dict[str, float], 
     seed = lambda: int(rng.integers(2**31))   # noqa: E731 - one child seed per neurokit2 call
     sd = float(np.std(x)) or 1.0
     out = x.astype(float).copy()
-    for name, size in sizes.items():
+    for name, size in sizes.items():   # sighs and irregular breaths are made by simulate.rsp_simulate
         kind = name.split("_", 1)[1]
         if kind == "baseline_wander":
             out = signal_distort(out, sampling_rate=fs, noise_amplitude=size * sd / np.std(out), noise_frequency=0.5,
