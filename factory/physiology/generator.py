@@ -22,7 +22,9 @@ from factory.physiology.measure import MINIMUM_AFTER_ONSET, measure
 from factory.physiology.response import episode_targets
 from factory.spec import SampleSpec
 
-SIGNALS = ("ecg", "ppg", "eda", "rsp", "emg")
+SIGNAL_NAMES = {"ecg": "electrocardiogram (ECG)", "ppg": "photoplethysmogram (PPG)",
+                "eda": "electrodermal activity (EDA)", "rsp": "respiration (RSP)", "emg": "electromyogram (EMG)"}
+SIGNALS = tuple(SIGNAL_NAMES)
 TOLERANCE = {"heart_rate": 5.0, "heart_rate_change": 4.0, "resp_rate": 3.0, "scr_count": 1, "scl": 1.0,
              "scl_change": 0.5, "emg_bursts": 1}
 
@@ -37,7 +39,7 @@ class PhysiologySettings(GeneratorSettings):
     """
 
     backend: str = "neurokit2"
-    signals: list[Literal["ecg", "ppg", "eda", "rsp", "emg"]] = Field(default_factory=lambda: list(SIGNALS))
+    signals: list[Literal[SIGNALS]] = Field(default_factory=lambda: list(SIGNALS))
     sampling_rate: int = Field(256, ge=64, le=4000)
     variability: Literal["low", "realistic", "high"] = "realistic"
     artifacts: Literal["none", "light", "realistic"] = "realistic"
@@ -91,6 +93,10 @@ class PhysiologyGenerator:
     def versions(self) -> dict[str, str]:
         """neurokit2's version."""
         return {"neurokit2": nk.__version__}
+
+    def summary(self) -> str:
+        """The signals, by name (for the datasheet)."""
+        return ", ".join(SIGNAL_NAMES[s] for s in self.signals)
 
     def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
         """One multichannel recording per spec."""

@@ -8,7 +8,7 @@ refuse episodes where nothing could be measured:
 | --- | --- |
 | heart_rate, heart_rate_change | HR_RAMP_S + latency (~3.5 s) after onset and >= 2 beats before `offset` |
 | sdnn | 3 R-R intervals (~3 s) |
-| resp_rate | one breath cycle ending >= 1 s after onset: ~1 s + one breath (4 s at 15/min, 6 s at 10/min) after onset; 7 s gives >= 95 % |
+| resp_rate | one breath cycle centred after onset: 1.5 breaths after onset guarantee one (6 s at 15/min, 9 s at 10/min); 7 s gives >= 95 % |
 | scl, scl_change, scr_count | >= 1 s before onset and ~4 s after it for the evoked SCR to peak |
 | emg_bursts | >= 1 s before onset (its quiet baseline) |
 """
@@ -22,10 +22,9 @@ import numpy as np
 
 from factory.physiology.response import HR_RAMP_S
 
-# Seconds after onset below which a measure can never succeed (no full cycle at the fastest
-# physiological rate), used to refuse recipes; the table above gives what is reliable.
-RESP_LAG_S = 1.0   # a breath cycle counts toward the response rate when it ends this long after onset
-MINIMUM_AFTER_ONSET = {"heart_rate": HR_RAMP_S + 1.0, "resp_rate": 3.0, "scr_count": 2.0, "emg_bursts": 0.5}
+# Seconds after onset below which a measure can never succeed (e.g. no breath cycle centred after
+# the onset even at 30 breaths/min), used to refuse recipes; the table above gives what is reliable.
+MINIMUM_AFTER_ONSET = {"heart_rate": 1.0, "resp_rate": 1.0, "scr_count": 1.5, "emg_bursts": 0.5}
 
 def measure(channels: dict[str, np.ndarray], tg: dict, fs: int) -> tuple[dict[str, Any], list[str]]:
     """Measure each signal with neurokit2's processing; returns values and notes on failures."""
@@ -84,21 +83,21 @@ def eda_measure(x, fs, window, tg):
 
 
 def rsp_measure(x, fs, window, tg):
-    """Breathing rate from full breath cycles completed in the response.
+    """Breathing rate from the full breath cycles of the response.
 
     `rsp_process` gives NaN or raises on 10 s signals, and `rsp_peaks` drops the edge breaths
     of so short a signal, so cycles are timed between successive same-direction zero crossings
     (neurokit2's `signal_zerocrossings`) of the cleaned signal (`rsp_clean`), both directions,
-    keeping cycles that end at least RESP_LAG_S after onset. One such cycle is enough; with
-    none the rate is not measurable and the labels say so.
+    keeping the cycles centred at or after the onset. One such cycle is enough; with none the
+    rate is not measurable and the labels say so.
     """
     cleaned = nk.rsp_clean(x, sampling_rate=fs)
     cleaned = cleaned - np.median(cleaned)
     cycles = []
     for direction in ("positive", "negative"):
         crossings = np.asarray(nk.signal_zerocrossings(cleaned, direction=direction))
-        ends = crossings[1:]
-        cycles += list(np.diff(crossings)[ends >= (tg["onset"] + RESP_LAG_S) * fs])
+        centres = (crossings[1:] + crossings[:-1]) / 2
+        cycles += list(np.diff(crossings)[centres >= tg["onset"] * fs])
     if not cycles:
         return {"resp_rate": float("nan")}
     return {"resp_rate": 60.0 * fs / float(np.mean(cycles))}

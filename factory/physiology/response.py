@@ -14,6 +14,7 @@ import numpy as np
 from factory.affect import (AUTONOMIC, CHANNEL_SCALE, ECG_WAVES, ECG_WAVES_SD, EDA_NON_RESPONDERS, HABITUATION,
                             PPG_DIASTOLIC, PULSE_ARRIVAL_S, PULSE_ARRIVAL_SD, RSA_AGE_DECLINE, RSA_HALF_SWING_BPM,
                             VARIABILITY, resting_baseline)
+from factory.plain import to_python
 from factory.spec import SampleSpec
 
 HR_RAMP_S = 3.0          # heart/respiration rates settle ~3 s after the response starts (Kreibig 2010, *chosen*)
@@ -90,7 +91,7 @@ def episode_targets(spec: SampleSpec, variability: str = "realistic") -> dict[st
     ns_times = list(events.uniform(0.5, ep.onset, ns_pre)) + list(events.uniform(ep.onset + 0.5, max(late, ep.onset + 0.5), ns_post))
     ns_times = [t for t in ns_times if all(abs(t - s) > 2.0 for s in scr_times)]
     hrv = 1 + (table.hrv - 1) * k * p["gains"]["heart_rate"] * trial["heart_rate"]
-    return _plain({
+    return to_python({
         "duration": ep.duration, "onset": ep.onset, "offset": ep.offset,
         "heart_rate_baseline": round(hr_base, 2), "resp_rate_baseline": round(resp_base, 2),
         "scl_baseline": round(scl_base, 3), "responder": p["responder"],
@@ -114,10 +115,3 @@ def _scr_events(evoked, evoked_amps, spontaneous, spontaneous_amps) -> dict[str,
     """SCR onset times and their amplitudes, paired and in time order."""
     pairs = sorted(zip(list(evoked) + list(spontaneous), list(evoked_amps) + list(spontaneous_amps)))
     return {"scr_times": [t for t, _ in pairs], "scr_amplitudes": [a for _, a in pairs]}
-
-
-def _plain(d: dict) -> dict:
-    """numpy scalars to Python ones (labels go to JSON)."""
-    return {k: (v.item() if isinstance(v, np.generic) else
-                [x.item() if isinstance(x, np.generic) else x for x in v] if isinstance(v, list) else v)
-            for k, v in d.items()}

@@ -57,6 +57,14 @@ def rate_curve(t: np.ndarray, before: float, after: float, start: float, offset:
     return before + (after - before) * rise * fall
 
 
+def time_warp(simulate, rate: np.ndarray, base_rate: float, fs: int) -> np.ndarray:
+    """A signal `simulate(seconds)` made at `base_rate`, resampled so that its instantaneous
+    rate follows `rate` (one value per output sample)."""
+    phase = np.concatenate([[0.0], np.cumsum(rate[1:] / base_rate) / fs])
+    source = simulate(int(np.ceil(phase[-1])) + 2)
+    return np.interp(phase, np.arange(len(source)) / fs, source)
+
+
 def _slow_noise(t: np.ndarray, every_s: float, rng: np.random.Generator) -> np.ndarray:
     """Standard-normal values at knots `every_s` apart, linearly interpolated over `t`."""
     knots = np.arange(t[0], t[-1] + every_s, every_s)
@@ -78,11 +86,10 @@ def rsp_simulate(tg: dict, fs: int, rng: np.random.Generator, events: dict[str, 
     rate = rate_curve(t, base, tg["resp_rate"], tg["hr_start"], tg["offset"])
     irregular = events.get("rsp_irregular", 0.0) * BREATH_CV
     rate = rate * np.exp(irregular * _slow_noise(t, 60.0 / base, rng))
-    phase = np.concatenate([[0.0], np.cumsum(rate[1:] / base) / fs])
     seed = int(rng.integers(2**31))
-    source = nk.rsp_simulate(duration=int(np.ceil(phase[-1])) + 2, sampling_rate=fs, respiratory_rate=base,
-                             method="sinusoidal", random_state=seed)
-    x = np.interp(phase, np.arange(len(source)) / fs, source) * np.exp(irregular * _slow_noise(t, 60.0 / base, rng))
+    x = time_warp(lambda seconds: nk.rsp_simulate(duration=seconds, sampling_rate=fs, respiratory_rate=base,
+                                                  method="sinusoidal", random_state=seed), rate, base, fs)
+    x = x * np.exp(irregular * _slow_noise(t, 60.0 / base, rng))
     if "rsp_sigh" in events:
         x += _sigh(t, tg, events["rsp_sigh"] * float(np.ptp(x)), 60.0 / base, rng)
     return x
