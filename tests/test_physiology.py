@@ -134,7 +134,8 @@ def test_generator_writes_channels_in_order_with_matching_labels():
     # the EDA row is the skin conductance: its level after onset is what the label measured
     window = slice(int((EPISODE.onset + 3.0) * 128), int(EPISODE.offset * 128))
     assert float(data[0, window].mean()) == pytest.approx(labels["measured"]["scl"], abs=1e-3)
-    assert gen.summary() == "electrodermal activity (EDA), electrocardiogram (ECG)"
+    assert gen.summary() == ("electrodermal activity (EDA), electrocardiogram (ECG); "
+                             "response variability realistic, recording artifacts realistic")
 
 
 def test_settings_refuse_unknown_signals_and_emg_at_low_rates():

@@ -95,8 +95,9 @@ class PhysiologyGenerator:
         return {"neurokit2": nk.__version__}
 
     def summary(self) -> str:
-        """The signals, by name (for the datasheet)."""
-        return ", ".join(SIGNAL_NAMES[s] for s in self.signals)
+        """The signals by name, and how they vary and misbehave (for the datasheet)."""
+        return (", ".join(SIGNAL_NAMES[s] for s in self.signals)
+                + f"; response variability {self.variability}, recording artifacts {self.artifacts}")
 
     def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
         """One multichannel recording per spec."""
