@@ -2,7 +2,8 @@
 
 The lock is ``DIR/.factory/lock``, made with an exclusive create (mode ``"xb"``: it fails if
 the file exists; atomic on local and POSIX-like filesystems, and where an object store supports
-conditional writes) and holding who took it: host, process id, start time and command line.
+conditional writes; elsewhere a check, then a write) and holding who took it: host, process id,
+start time and command line.
 
 A second run refuses, naming the first. A lock left by a run that was killed is *stale*: on the
 same host its process is gone, and it is taken over with a note; on another host the factory
@@ -56,8 +57,7 @@ def acquire(fs, root: str, alive: Callable[[int], bool] | None = None) -> Folder
     fs.makedirs(f"{root}/.factory", exist_ok=True)
     for attempt in range(2):
         try:
-            with fs.open(path, "xb") as f:
-                f.write(json.dumps(_holder(lock.token)).encode())
+            _create(fs, path, json.dumps(_holder(lock.token)).encode())
             return lock
         except FileExistsError:
             pass
@@ -78,6 +78,19 @@ def acquire(fs, root: str, alive: Callable[[int], bool] | None = None) -> Folder
             f"started {holder.get('started')}: {holder.get('command')}); wait for it to finish, or, if it is gone, "
             f"delete {path} and run again")
     raise FactoryError(f"--out {root}: could not take the lock {path}; run again")
+
+
+def _create(fs, path: str, data: bytes) -> None:
+    """Write `path` only if it does not exist (FileExistsError otherwise): exclusive where the
+    filesystem supports mode "xb", a check then a write where it does not."""
+    try:
+        with fs.open(path, "xb") as f:
+            f.write(data)
+    except (ValueError, NotImplementedError):      # no exclusive create here: best effort
+        if fs.exists(path):
+            raise FileExistsError(path) from None
+        with fs.open(path, "wb") as f:
+            f.write(data)
 
 
 def _holder(token: str) -> dict[str, Any]:

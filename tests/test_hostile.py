@@ -703,3 +703,21 @@ def test_two_concurrent_runs_into_one_folder(tmp_path):
     assert manifest["name"] == winner and manifest["complete"] is True
     from factory.dataset import verify
     assert verify(str(out)) == []
+
+
+def test_the_lock_works_where_exclusive_create_is_not_offered(tmp_path, monkeypatch):
+    from factory.dataset import open_dir
+    from factory.lock import acquire
+
+    fs, root = open_dir(str(tmp_path / "ds"))
+    real_open = fs.open
+
+    def no_xb(path, mode="rb", **kw):
+        if mode == "xb":
+            raise ValueError("mode xb not supported")
+        return real_open(path, mode, **kw)
+
+    monkeypatch.setattr(fs, "open", no_xb)
+    with acquire(fs, root):
+        with pytest.raises(FactoryError, match="another run"):
+            acquire(fs, root)
