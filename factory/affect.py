@@ -149,3 +149,66 @@ def resting_baseline(age: float, sex: str | None, z: tuple[float, float, float, 
     resp_rate = min(max(15.0 + 1.5 * z[2], 11.0), 19.0)
     scl = min(max(6.0 * 2.718 ** (0.45 * z[3]), 2.0), 20.0)
     return Baseline(round(heart_rate, 2), round(sdnn, 2), round(scl, 3), round(resp_rate, 2), 2.0)
+
+
+# ---------------------------------------------------------------- EEG
+
+# Approach (+1) or withdrawal (-1) motivation of each emotion, for frontal alpha asymmetry:
+# happiness and anger are approach emotions (Harmon-Jones, Gable & Peterson 2010), fear,
+# sadness and disgust withdrawal ones (Davidson 1992; Coan & Allen 2004). Surprise, contempt,
+# calm and neutral have no consistent direction in these reviews: 0 (*chosen*).
+MOTIVATION: dict[str, int] = {"neutral": 0, "happiness": 1, "anger": 1, "surprise": 0, "contempt": 0, "calm": 0,
+                              "fear": -1, "sadness": -1, "disgust": -1}
+
+
+@dataclass(frozen=True)
+class EEGResponse:
+    """Change of the EEG after stimulus onset, as a natural-log power ratio (post / pre).
+
+    Arousal terms are per unit of the sample's arousal (its VAD arousal times intensity, so
+    calm and sadness, with negative arousal, synchronise alpha instead). Alpha power falls
+    with arousal: alpha desynchronisation over posterior cortex to emotionally arousing
+    stimuli (Aftanas et al. 2004; alpha as an inverse index of arousal, Barry et al. 2007).
+    Beta and gamma rise: beta with emotional processing (Ray & Cole 1985), gamma with
+    emotional arousal (Keil et al. 2001); both carry the most emotion information in SEED
+    (Zheng & Lu 2015). `asymmetry` is the shift of frontal alpha asymmetry (ln alpha F4 -
+    ln alpha F3, Allen, Coan & Nazarian 2004) at the frontal generators per unit of
+    motivation x intensity: positive (less left alpha, i.e. more left activity) for approach.
+    Magnitudes are *chosen* small: a few tenths of a log unit, i.e. 10-40 % power changes,
+    the size of single-trial effects in these studies, not the larger grand-average contrasts.
+    """
+
+    alpha_posterior: float = -0.50
+    alpha_frontal: float = -0.25
+    beta: float = 0.40
+    gamma: float = 0.50
+    asymmetry: float = 0.20
+    source: str = ("Aftanas 2004, Barry 2007 (alpha); Ray & Cole 1985 (beta); Keil 2001 (gamma); "
+                   "Davidson 1992, Coan & Allen 2004, Harmon-Jones 2010 (asymmetry)")
+
+
+EEG_RESPONSE = EEGResponse()
+
+
+@dataclass(frozen=True)
+class EEGBaseline:
+    """Resting EEG traits of one synthetic person."""
+
+    alpha_frequency: float      # individual alpha frequency (IAF), Hz
+    aperiodic_exponent: float   # chi of the 1/f^chi background
+    asymmetry: float            # trait frontal alpha asymmetry, ln F4 - ln F3 at the generators
+
+
+def resting_eeg(age: float, z: tuple[float, float, float]) -> EEGBaseline:
+    """Age norms plus per-person variation `z` (three standard-normal draws).
+
+    IAF about 10 +- 1 Hz in young adults, slowing with age (Klimesch 1999): 10.2 Hz minus
+    0.02 Hz per year after 30 (*chosen* slope, ~1 Hz by 80), person SD 0.8 Hz. Aperiodic
+    exponent 1-2 (Donoghue et al. 2020), flatter with age (Voytek et al. 2015): 1.6 minus
+    0.006 per year after 30 (*chosen*), SD 0.15. Trait frontal asymmetry varies between
+    persons and is stable (Davidson 1992): SD 0.1 log units (*chosen*).
+    """
+    older = max(age - 30.0, 0.0)
+    iaf = min(max(10.2 - 0.02 * older + 0.8 * z[0], 8.0), 12.5)
+    chi = min(max(1.6 - 0.006 * older + 0.15 * z[1], 1.0), 2.0)
+    return EEGBaseline(round(iaf, 3), round(chi, 3), round(0.1 * z[2], 4))
