@@ -1,5 +1,5 @@
 """The emotion model: categories, their valence/arousal/dominance coordinates, and the
-literature-based response tables the generators draw on (autonomic, vocal, facial).
+literature-based response tables the generators draw on (autonomic, vocal, facial, EEG).
 
 Every number carries its source. Where sources are coarse ("up", "much higher") we chose
 magnitudes inside normal physiological ranges; each such choice is marked *chosen*.
