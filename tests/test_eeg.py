@@ -237,3 +237,69 @@ def eeg_to_mne(x: np.ndarray, labels: dict):
         kind = "colin27_1020" if "colin27_1020" in mne.channels.get_builtin_montages() else "standard_1020"
         raw.set_montage(kind, on_missing="warn")
     return raw
+
+
+# ---------------------------------------------------------------- end to end
+
+EEG_RECIPE = """
+name: eeg-test
+seed: 4
+size: 12
+shard_size: 6
+emotions: [neutral, happiness, fear]
+population:
+  sex: {female: 1, male: 1}
+identities: 4
+splits: {train: 0.5, test: 0.5}
+episode: {duration: 6, onset: 2}
+modalities:
+  eeg: {montage: emotiv-14, artifacts: realistic}
+"""
+
+
+@pytest.fixture(scope="module")
+def eeg_dataset(tmp_path_factory):
+    from factory.cli import main
+
+    root = tmp_path_factory.mktemp("eeg")
+    (root / "eeg.yaml").write_text(EEG_RECIPE)
+    assert main(["generate", str(root / "eeg.yaml"), "--out", str(root / "ds"), "--no-progress"]) == 0
+    return root / "ds"
+
+
+def test_eeg_npy_round_trips_through_webdataset(eeg_dataset):
+    import webdataset as wds
+
+    urls = [str(p) for p in sorted(eeg_dataset.glob("*.tar"))]
+    samples = list(wds.WebDataset(urls, shardshuffle=False).decode())
+    assert len(samples) == 12
+    for s in samples:
+        eeg = s["json"]["eeg"]
+        x = s["eeg.npy"]
+        assert x.dtype == np.float32 and x.shape == (14, 6 * 128) == (len(eeg["channels"]), eeg["sampling_rate"] * 6)
+        assert eeg["montage"] == "emotiv-14" and s["json"]["episode"]["onset"] == 2.0
+
+
+def test_index_and_audit_carry_eeg_targets_measurements_and_met(eeg_dataset):
+    import pandas as pd
+
+    index = pd.read_parquet(eeg_dataset / "index.parquet")
+    for col in ("eeg.target.faa_change", "eeg.measured.faa_change", "eeg.measured.iaf",
+                "eeg.measured.power.alpha.posterior", "eeg.measured.change.beta.central", "eeg.met.alpha_change"):
+        assert col in index.columns
+    assert index["eeg.measured.iaf"].between(7, 14).all()
+    assert (index["eeg.montage"] == "emotiv-14").all() and index["eeg.met.iaf"].dtype == bool
+    audit = json.loads((eeg_dataset / "audit.json").read_text())
+    assert "eeg" in audit["fidelity"]["modalities"]
+    assert (eeg_dataset / "datasheet.md").read_text().count("eeg.npy") >= 1
+
+
+def test_bad_eeg_recipe_exits_2_naming_the_key(tmp_path, capsys):
+    from factory.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EEG_RECIPE.replace("{montage: emotiv-14, artifacts: realistic}", "{channels: [Fp1, Fz, Qq7]}"))
+    assert main(["generate", str(bad), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "modalities.eeg.channels" in err and "'Qq7'" in err and "deap-32" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "manifest.json").exists()

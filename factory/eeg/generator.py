@@ -22,14 +22,14 @@ from typing import Any, Literal, Mapping, Optional, Sequence
 
 import numpy as np
 import scipy
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from factory.eeg import montages
 from factory.eeg.artifacts import eeg_artifacts, no_artifacts
 from factory.eeg.measure import TOP_HZ, eeg_measure, summarise, windows
 from factory.eeg.simulate import WelchKernel, eeg_simulate, eeg_trial, expected_band_powers, projection
 from factory.errors import FactoryError
-from factory.generators import SampleParts
+from factory.generators import GeneratorSettings, OutputFile, SampleParts
 from factory.spec import Episode, SampleSpec
 
 MIN_RATE = int(2 * TOP_HZ)
@@ -42,10 +42,8 @@ MET_CHANGES = {"alpha_change": ("alpha", "posterior"), "beta_change": ("beta", "
                "gamma_change": ("gamma", "central")}
 
 
-class EEGSettings(BaseModel):
+class EEGSettings(GeneratorSettings):
     """Scalp EEG of the whole episode (simulated: 1/f background, rhythms, emotion effects)."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     backend: str = "simulated"
     montage: Optional[str] = None            # a preset; default deap-32 when `channels` is not given
@@ -111,6 +109,9 @@ class EEGGenerator:
     modality = "eeg"
     backend = "simulated"
     Settings = EEGSettings
+    files = (OutputFile("eeg.npy", "application/x-npy",
+                        "scalp EEG of the whole episode, channels x samples, float32, microvolts, average "
+                        "reference (channel names, montage and sampling rate in the JSON)"),)
     licence = "Apache-2.0 (affect-factory); electrode positions from MNE-Python (BSD-3-Clause)"
 
     def __init__(self, settings: EEGSettings) -> None:
