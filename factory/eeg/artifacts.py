@@ -1,7 +1,7 @@
 """Non-brain signals every scalp recording carries: blinks, saccades, muscle bursts, line noise.
 
 Ocular potentials spread from the eyes and fall off with distance, so they dominate Fp1/Fp2,
-are about half as large at F3/F4 and small behind the vertex (Croft & Barry 2000); a blink
+are about a third as large at F3/F4 and small behind the vertex (Croft & Barry 2000); a blink
 is a ~0.3 s monophasic wave of 100-200 uV at Fp1/Fp2, about 17 per minute at rest
 (Bentivoglio et al. 1997); a horizontal saccade is a step of opposite polarity at F7 and F8
 held for the fixation. Scalp muscle activity is broadband above ~20 Hz and strongest over
@@ -40,7 +40,7 @@ def patterns(names: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Spatial patterns (one weight per electrode) of a blink, a rightward saccade and muscle
     bursts at the left and right temporal sites."""
     u = unit_vectors(list(names))
-    near = np.exp(-angles(u, _eye_points()) / 0.5)     # falls to ~1/2 from Fp1 to F3, ~1/5 at C3
+    near = np.exp(-angles(u, _eye_points()) / 0.5)     # relative to Fp1: ~0.3 at F3, ~0.07 at C3
     fp1 = np.exp(-angles(unit_vectors(["Fp1"]), _eye_points()[1:2]) / 0.5)[0, 0]
     saccade = near[:, 2] - near[:, 0]
     temporal = np.exp(-0.5 * (angles(u, unit_vectors(["T7", "T8"])) / 0.3) ** 2)

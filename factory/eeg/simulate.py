@@ -33,7 +33,7 @@ BANDS: dict[str, tuple[float, float]] = {"delta": (1.0, 4.0), "theta": (4.0, 8.0
 ERD_LATENCY_S = 0.25        # alpha desynchronisation develops within ~0.5 s of onset (Pfurtscheller 1999)
 BACKGROUND_UV = 8.0         # RMS of the 1/f background at an electrode (*chosen*, with the rhythms
 NOISE_UV = 0.7              # ~10-20 uV total, DEAP-like); white amplifier noise (*chosen*)
-BACKGROUND_WIDTH = 0.35     # angular spread of background generators (radians): r ~ 0.8 at 10-20 spacing
+BACKGROUND_WIDTH = 0.5      # angular spread of background generators (radians): r ~ 0.6-0.7 at 10-20 spacing
 HIGHPASS_HZ = 0.5           # the amplifier's high-pass (second order)
 PERSON_SD, TRIAL_SD = 0.3, 0.15   # log-amplitude variation of each rhythm between persons and trials
 
