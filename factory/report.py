@@ -1,7 +1,7 @@
 """report.html: one offline, self-contained page to look at a finished dataset.
 
 It shows the audit verdict and plots, counts per split, and a table of samples (a few per
-emotion) with their face thumbnails, speech players, transcripts and small physiology plots.
+emotion) with their face thumbnails, speech players, transcripts and small physiology and EEG plots.
 Media are read straight from the shards by the index's tar offsets and inlined as ``data:``
 URIs (faces are shrunk to thumbnails, physiology is drawn as inline SVG), so the page needs no
 server, no network and no other file.
@@ -104,17 +104,31 @@ def _media(ds, row: pd.Series, exts: list[str]) -> dict[str, Any]:
                 out.setdefault("_npy", []).append((ext, data))
         except Exception as exc:  # one unreadable member must not hide the rest of the page
             out["errors"].append(f"{ext}: {type(exc).__name__}: {exc}")
+    svgs = []
     for ext, data in out.pop("_npy", []):
         try:
             arr = np.load(io.BytesIO(data), allow_pickle=False)
-            phys = meta.get("physiology") or {}
-            names = phys.get("channels") or [f"ch{i}" for i in range(min(arr.shape))]
-            rate = phys.get("sampling_rate") or row.get("physiology.sampling_rate")
+            modality = "eeg" if ext.startswith("eeg.") else "physiology"
+            block = meta.get(modality) or {}
+            names = block.get("channels") or [f"ch{i}" for i in range(min(arr.shape))]
+            rate = block.get("sampling_rate") or row.get(f"{modality}.sampling_rate")
             events = {k: row.get(f"episode.{k}") for k in ("onset", "apex", "offset")}
-            out["physio"] = physiology_svg(arr, names, float(rate) if rate else None, events)
+            if modality == "eeg":
+                arr, names = _eeg_overview(arr, names)
+            svgs.append(physiology_svg(arr, names, float(rate) if rate else None, events))
         except Exception as exc:
             out["errors"].append(f"{ext}: {type(exc).__name__}: {exc}")
+    out["physio"] = "".join(svgs) or None
     return out
+
+
+EEG_OVERVIEW = ("Fp1", "F3", "F4", "Cz", "T7", "Pz", "O1", "O2")
+
+
+def _eeg_overview(arr: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """At most eight EEG channels for the page: the usual 10-20 overview ones present, else the first."""
+    rows = [names.index(n) for n in EEG_OVERVIEW if n in names] or list(range(min(8, len(names))))
+    return arr[rows], [names[i] for i in rows]
 
 
 _PAGE = """<!DOCTYPE html>
