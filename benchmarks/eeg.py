@@ -58,13 +58,16 @@ def speed(artifacts: str, size: int = 200, repeats: int = 3) -> tuple[float, lis
 
 def met_rates(labels: list[dict]) -> str:
     """Share of samples meeting each target, e.g. 'iaf 100%, faa_change 98%'."""
-    keys = labels[0]["met"]
-    return ", ".join(f"{k} {100 * np.mean([s['met'][k] for s in labels]):.0f}%" for k in keys)
+    from factory.assemble import flatten
+
+    rows = [flatten(s["met"]) for s in labels]
+    return ", ".join(f"{k} {100 * np.mean([r[k] for r in rows]):.0f}%" for k in rows[0])
 
 
 def mne_agreement(size: int = 20) -> float:
     """Median |ln(ours / MNE's)| of the post-onset band powers of every channel, MNE's
-    psd_array_welch run on the same samples with the same 1-s Hann segments."""
+    psd_array_welch run on the same samples with the same 1-s Hann segments (no DC removal,
+    like ours: the amplifier's high-pass already removed it)."""
     import io
 
     from mne.time_frequency import psd_array_welch
@@ -82,7 +85,7 @@ def mne_agreement(size: int = 20) -> float:
         x = np.load(io.BytesIO(part.files["eeg.npy"]), allow_pickle=False).astype(np.float64)
         a, b = windows(spec.episode, fs)["post"]
         psd, freqs = psd_array_welch(x[:, a:b], fs, n_fft=fs, n_per_seg=fs, n_overlap=fs // 2, window="hann",
-                                     verbose=False)
+                                     remove_dc=False, verbose=False)
         for band, (lo, hi) in BANDS.items():
             theirs = psd[:, (freqs >= lo) & (freqs < hi)].sum(axis=1) * (freqs[1] - freqs[0])
             ours = np.array(part.labels["measured"]["channel_power_post"][band])
@@ -125,7 +128,9 @@ def run() -> list[dict]:
     agreement = mne_agreement()
     effect_rows, took = effects()
     detail = "200 planned samples, 7 emotions, 20 persons; one core (BLAS 1 thread), best of 3; target >= 20"
-    overall = lambda labels: 100 * np.mean([v for s in labels for v in s["met"].values()])
+    from factory.assemble import flatten
+
+    overall = lambda labels: 100 * np.mean([v for s in labels for v in flatten(s["met"]).values()])
     return [
         {"benchmark": "EEG generator, 32 ch x 10 s at 128 Hz, artifacts none", "value": f"{clean_rate:.1f} episodes/s",
          "detail": detail},

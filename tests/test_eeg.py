@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from factory.affect import coordinates
+from factory.assemble import flatten
 from factory.eeg import measure, montages
 from factory.eeg.generator import EEGGenerator, EEGSettings
 from factory.errors import FactoryError
@@ -58,8 +59,11 @@ def test_sample_is_float32_microvolts_of_the_whole_episode(clean):
     assert labels["channels"] == list(montages.PRESETS["deap-32"])
     assert (labels["sampling_rate"], labels["unit"], labels["reference"], labels["montage"]) == (128, "uV", "average", "deap-32")
     assert set(labels["target"]) - {"iaf"} <= set(labels["measured"]) and "iaf" in labels["measured"]
-    assert set(labels["met"]) == {"iaf", "faa_change", "alpha_change", "beta_change", "gamma_change", "band_power"}
-    assert all(isinstance(v, bool) for v in labels["met"].values())
+    met = flatten(labels["met"])
+    assert set(met) == {"iaf", "faa_change", "change.alpha.posterior", "change.beta.central", "change.gamma.central",
+                        "power"}
+    assert all(isinstance(v, bool) for v in met.values())
+    assert set(met) - {"power"} <= set(flatten(labels["target"]))
     for band in measure.BANDS:
         assert len(labels["measured"]["channel_power_post"][band]) == 32
         assert len(labels["measured"]["differential_entropy"][band]) == 32
@@ -129,8 +133,8 @@ def test_targets_are_the_expectation_of_the_measurement(by_emotion):
             log_ratio = [math.log(s["measured"]["power"][band][region] / s["target"]["power"][band][region])
                          for s in samples]
             assert abs(np.mean(log_ratio)) < 0.08, (band, region)
-    assert np.mean([s["met"]["band_power"] for s in samples]) > 0.9
-    assert np.mean([s["met"]["alpha_change"] for s in samples]) > 0.9
+    assert np.mean([s["met"]["power"] for s in samples]) > 0.9
+    assert np.mean([s["met"]["change"]["alpha"]["posterior"] for s in samples]) > 0.9
 
 
 def test_measurement_of_a_known_signal():
@@ -224,6 +228,19 @@ def test_a_sample_becomes_an_mne_raw_with_a_standard_montage(clean):
     assert psd[raw.ch_names.index("O1")] > psd[raw.ch_names.index("F3")]
 
 
+def test_band_powers_agree_with_mnes_welch(clean):
+    pytest.importorskip("mne")
+    from mne.time_frequency import psd_array_welch
+
+    part = clean.generate([make_spec(5, "anger")])[0]
+    a, b = measure.windows(EPISODE, 128)["post"]
+    psd, freqs = psd_array_welch(load(part)[:, a:b].astype(np.float64), 128, n_fft=128, n_per_seg=128, n_overlap=64,
+                                 window="hann", remove_dc=False, verbose=False)
+    for band, (lo, hi) in measure.BANDS.items():
+        theirs = psd[:, (freqs >= lo) & (freqs < hi)].sum(axis=1)      # 1-Hz bins
+        assert np.allclose(part.labels["measured"]["channel_power_post"][band], theirs, rtol=1e-3), band
+
+
 def eeg_to_mne(x: np.ndarray, labels: dict):
     """The snippet of docs/eeg.md: one sample as an MNE RawArray with a standard 10-20 montage."""
     import warnings
@@ -285,7 +302,7 @@ def test_index_and_audit_carry_eeg_targets_measurements_and_met(eeg_dataset):
 
     index = pd.read_parquet(eeg_dataset / "index.parquet")
     for col in ("eeg.target.faa_change", "eeg.measured.faa_change", "eeg.measured.iaf",
-                "eeg.measured.power.alpha.posterior", "eeg.measured.change.beta.central", "eeg.met.alpha_change"):
+                "eeg.measured.power.alpha.posterior", "eeg.measured.change.beta.central", "eeg.met.change.alpha.posterior", "eeg.met.power"):
         assert col in index.columns
     assert index["eeg.measured.iaf"].between(7, 14).all()
     assert (index["eeg.montage"] == "emotiv-14").all() and index["eeg.met.iaf"].dtype == bool
