@@ -56,10 +56,8 @@ class EEGSettings(GeneratorSettings):
     @classmethod
     def _known_montage(cls, v):
         if v is not None and v not in montages.PRESETS:
-            close = [p for p in montages.PRESETS if p.split("-")[0] in str(v).lower()]
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown montage {v!r}{hint}; presets: {', '.join(montages.PRESETS)} "
-                             f"(or list electrodes under `channels:` instead)")
+            raise ValueError(f"unknown montage {v!r}{montages.suggest(v, montages.PRESETS)}; presets: "
+                             f"{', '.join(montages.PRESETS)} (or list electrodes under `channels:` instead)")
         return v
 
     @field_validator("channels")

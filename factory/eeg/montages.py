@@ -61,10 +61,11 @@ def resolve(names: list[str]) -> tuple[list[str], list[str]]:
     return [table.get(n.lower(), n) for n in names], [n for n in names if n.lower() not in table]
 
 
-def suggest(name: str) -> str:
-    """' (did you mean X?)' for a misspelt electrode name, or ''."""
-    close = difflib.get_close_matches(name.lower(), list(_canonical()), n=1, cutoff=0.6)
-    return f" (did you mean {_canonical()[close[0]]!r}?)" if close else ""
+def suggest(name: str, choices=None) -> str:
+    """' (did you mean X?)' for a misspelt electrode name (or one of `choices`), or ''."""
+    table = {c.lower(): c for c in choices} if choices is not None else _canonical()
+    close = difflib.get_close_matches(str(name).lower(), list(table), n=1, cutoff=0.6)
+    return f" (did you mean {table[close[0]]!r}?)" if close else ""
 
 
 def unit_vectors(names: list[str]) -> np.ndarray:

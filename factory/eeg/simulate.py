@@ -31,11 +31,13 @@ from factory.spec import Episode, SampleSpec
 BANDS: dict[str, tuple[float, float]] = {"delta": (1.0, 4.0), "theta": (4.0, 8.0), "alpha": (8.0, 13.0),
                                          "beta": (13.0, 30.0), "gamma": (30.0, 45.0)}
 ERD_LATENCY_S = 0.25        # alpha desynchronisation develops within ~0.5 s of onset (Pfurtscheller 1999)
-BACKGROUND_UV = 8.0         # RMS of the 1/f background at an electrode (*chosen*, with the rhythms
-NOISE_UV = 0.7              # ~10-20 uV total, DEAP-like); white amplifier noise (*chosen*)
+# Amplitudes are *chosen* so that a channel carries ~10-20 uV RMS in all, as in DEAP's files.
+BACKGROUND_UV = 8.0         # RMS of the 1/f background at an electrode
+NOISE_UV = 0.7              # white amplifier noise
 BACKGROUND_WIDTH = 0.5      # angular spread of background generators (radians): r ~ 0.6-0.7 at 10-20 spacing
 HIGHPASS_HZ = 0.5           # the amplifier's high-pass (second order)
 PERSON_SD, TRIAL_SD = 0.3, 0.15   # log-amplitude variation of each rhythm between persons and trials
+TRIAL_ASYMMETRY_SD = 0.05   # state variation of frontal asymmetry around the person's trait (*chosen*)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def eeg_trial(spec: SampleSpec) -> Trial:
     response = {"alpha_posterior": resp.alpha_posterior * arousal, "alpha_frontal": resp.alpha_frontal * arousal,
                 "beta": resp.beta * arousal, "gamma": resp.gamma * arousal}
     return Trial(person=person, amplitudes=amplitudes, background=float(BACKGROUND_UV * np.exp(0.5 * log_amp[-1])),
-                 asymmetry_pre=float(person.asymmetry + 0.05 * trial_rng.standard_normal()),
+                 asymmetry_pre=float(person.asymmetry + TRIAL_ASYMMETRY_SD * trial_rng.standard_normal()),
                  response=response, asymmetry_shift=resp.asymmetry * MOTIVATION[spec.emotion] * spec.intensity)
 
 
