@@ -101,6 +101,15 @@ def test_alpha_is_posterior_dominant(by_emotion):
     assert np.median(ratio) > 1.5 and np.mean(np.array(ratio) > 1) > 0.9
 
 
+def test_neighbouring_electrodes_correlate_more_than_distant_ones(clean):
+    x = load(clean.generate([make_spec(8, "neutral")])[0])
+    names = clean.channels
+    r = np.corrcoef(x)
+    pair = lambda a, b: r[names.index(a), names.index(b)]
+    assert pair("F3", "FC1") > 0.4 and pair("P3", "CP1") > 0.4
+    assert pair("F3", "FC1") > pair("F3", "O2") + 0.3
+
+
 def test_measured_alpha_peak_tracks_the_persons_iaf(by_emotion):
     samples = [s for group in by_emotion.values() for s in group]
     error = [s["measured"]["iaf"] - s["person"]["iaf"] for s in samples]
@@ -295,6 +304,15 @@ def test_eeg_npy_round_trips_through_webdataset(eeg_dataset):
         x = s["eeg.npy"]
         assert x.dtype == np.float32 and x.shape == (14, 6 * 128) == (len(eeg["channels"]), eeg["sampling_rate"] * 6)
         assert eeg["montage"] == "emotiv-14" and s["json"]["episode"]["onset"] == 2.0
+
+
+def test_same_recipe_same_eeg_shards(eeg_dataset, tmp_path):
+    from factory.cli import main
+
+    (tmp_path / "eeg.yaml").write_text(EEG_RECIPE)
+    assert main(["generate", str(tmp_path / "eeg.yaml"), "--out", str(tmp_path / "again"), "--no-progress"]) == 0
+    for shard in sorted(eeg_dataset.glob("*.tar")):
+        assert (tmp_path / "again" / shard.name).read_bytes() == shard.read_bytes()
 
 
 def test_index_and_audit_carry_eeg_targets_measurements_and_met(eeg_dataset):
