@@ -225,18 +225,6 @@ def test_positions_are_mnes():
     assert max(np.abs(ours[n] - theirs[n]).max() for n in theirs) < 1e-6
 
 
-def test_a_sample_becomes_an_mne_raw_with_a_standard_montage(clean):
-    mne = pytest.importorskip("mne")
-    part = clean.generate([make_spec(4, "happiness")])[0]
-    raw = eeg_to_mne(load(part), part.labels)
-    assert raw.info["sfreq"] == 128 and raw.ch_names == part.labels["channels"]
-    assert raw.get_data().shape == (32, 1280) and np.abs(raw.get_data()).max() < 1e-3   # volts
-    pos = raw.get_montage().get_positions()["ch_pos"]
-    assert all(np.isfinite(pos[c]).all() for c in raw.ch_names)
-    psd = raw.compute_psd(fmin=8, fmax=13, verbose=False).get_data().mean(axis=1)
-    assert psd[raw.ch_names.index("O1")] > psd[raw.ch_names.index("F3")]
-
-
 def test_band_powers_agree_with_mnes_welch(clean):
     pytest.importorskip("mne")
     from mne.time_frequency import psd_array_welch
@@ -248,21 +236,6 @@ def test_band_powers_agree_with_mnes_welch(clean):
     for band, (lo, hi) in measure.BANDS.items():
         theirs = psd[:, (freqs >= lo) & (freqs < hi)].sum(axis=1)      # 1-Hz bins
         assert np.allclose(part.labels["measured"]["channel_power_post"][band], theirs, rtol=1e-3), band
-
-
-def eeg_to_mne(x: np.ndarray, labels: dict):
-    """The snippet of docs/eeg.md: one sample as an MNE RawArray with a standard 10-20 montage."""
-    import warnings
-
-    import mne
-
-    info = mne.create_info(labels["channels"], labels["sampling_rate"], ch_types="eeg")
-    raw = mne.io.RawArray(x.astype(np.float64) * 1e-6, info, verbose=False)   # uV -> V
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)   # MNE 1.13 renamed standard_1020 colin27_1020
-        kind = "colin27_1020" if "colin27_1020" in mne.channels.get_builtin_montages() else "standard_1020"
-        raw.set_montage(kind, on_missing="warn")
-    return raw
 
 
 # ---------------------------------------------------------------- end to end
@@ -327,6 +300,26 @@ def test_index_and_audit_carry_eeg_targets_measurements_and_met(eeg_dataset):
     audit = json.loads((eeg_dataset / "audit.json").read_text())
     assert "eeg" in audit["fidelity"]["modalities"]
     assert (eeg_dataset / "datasheet.md").read_text().count("eeg.npy") >= 1
+
+
+def test_the_documented_mne_snippet_runs(eeg_dataset, monkeypatch):
+    pytest.importorskip("mne")
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "eeg.md").read_text()
+    snippet = text.split("## Using a sample with MNE", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    assert "out/deap-style/train-000000.tar" in snippet
+    snippet = snippet.replace("out/deap-style/train-000000.tar", str(sorted(eeg_dataset.glob("train-*.tar"))[0]))
+    namespace: dict = {}
+    exec(compile(snippet, "docs/eeg.md", "exec"), namespace)
+    raw = namespace["raw"]
+    assert raw.ch_names == list(montages.PRESETS["emotiv-14"]) and raw.info["sfreq"] == 128
+    assert raw.get_data().shape == (14, 6 * 128) and np.abs(raw.get_data()).max() < 1e-3     # volts
+    positions = raw.get_montage().get_positions()["ch_pos"]
+    assert all(np.isfinite(positions[c]).all() for c in raw.ch_names)
+    assert raw.annotations.description[0] == "stimulus onset" and raw.annotations.onset[0] == 2.0
+    alpha = raw.compute_psd(fmin=8, fmax=13, verbose=False).get_data().mean(axis=1)
+    assert alpha[raw.ch_names.index("O1")] > alpha[raw.ch_names.index("F3")]
 
 
 def test_bad_eeg_recipe_exits_2_naming_the_key(tmp_path, capsys):
