@@ -140,6 +140,12 @@ class EEGGenerator:
                         f"(EEG measures 0..onset and onset+0.5 s..offset, each needs >= {MIN_WINDOW_S:g} s); "
                         f"lengthen episode.onset or episode.offset")
 
+    def summary(self) -> str:
+        """Montage, channels, rate and artifacts (for the datasheet)."""
+        artifacts = "with blinks, saccades, muscle and line noise" if self.artifacts == "realistic" else "no artifacts"
+        return (f"simulated scalp EEG, {self.montage} montage, {len(self.channels)} channels at {self.rate} Hz, "
+                f"average reference, {artifacts}")
+
     def versions(self) -> dict[str, str]:
         """numpy and scipy versions (simulation and Welch measurement)."""
         return {"numpy": np.__version__, "scipy": scipy.__version__}
