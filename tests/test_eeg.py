@@ -258,6 +258,7 @@ modalities:
 
 @pytest.fixture(scope="module")
 def eeg_dataset(tmp_path_factory):
+    """A 12-sample Emotiv dataset made by `affect-factory generate` (documents included)."""
     from factory.cli import main
 
     root = tmp_path_factory.mktemp("eeg")
@@ -266,6 +267,7 @@ def eeg_dataset(tmp_path_factory):
     return root / "ds"
 
 
+@pytest.mark.slow
 def test_eeg_npy_round_trips_through_webdataset(eeg_dataset):
     import webdataset as wds
 
@@ -279,6 +281,7 @@ def test_eeg_npy_round_trips_through_webdataset(eeg_dataset):
         assert eeg["montage"] == "emotiv-14" and s["json"]["episode"]["onset"] == 2.0
 
 
+@pytest.mark.slow
 def test_same_recipe_same_eeg_shards(eeg_dataset, tmp_path):
     from factory.cli import main
 
@@ -288,6 +291,7 @@ def test_same_recipe_same_eeg_shards(eeg_dataset, tmp_path):
         assert (tmp_path / "again" / shard.name).read_bytes() == shard.read_bytes()
 
 
+@pytest.mark.slow
 def test_index_and_audit_carry_eeg_targets_measurements_and_met(eeg_dataset):
     import pandas as pd
 
@@ -302,6 +306,7 @@ def test_index_and_audit_carry_eeg_targets_measurements_and_met(eeg_dataset):
     assert (eeg_dataset / "datasheet.md").read_text().count("eeg.npy") >= 1
 
 
+@pytest.mark.slow
 def test_the_documented_mne_snippet_runs(eeg_dataset, monkeypatch):
     pytest.importorskip("mne")
     from pathlib import Path
