@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ["spine", "speech", "face", "eeg", "scaling"]
+SECTIONS = ["spine", "speech", "face", "eeg", "scaling", "realism"]
 
 
 def machine() -> str:
