@@ -1,15 +1,19 @@
-"""What every speech backend shares: transcripts, prosody targets, measurement, alignment with
-the episode, FLAC encoding and labels.
+"""What every speech backend shares: transcripts, the person's neutral reference, the emotion
+stage, measurement, alignment with the episode, FLAC encoding and labels.
 
-A backend subclasses `SpeechGenerator` and implements `render(plans)`: for each planned
-utterance, a *reference* rendering (the same text and voice with neutral prosody) and the
-emotional rendering. Everything else happens here, identically for all backends:
+A backend subclasses `SpeechGenerator` and implements `render(plans)`: one rendering per
+planned utterance, with whatever prosody the backend can set itself (eSpeak NG: pitch, range,
+rate, volume; neural models: none). Everything else happens here, identically for all backends:
 
-1. `plan`: the transcript (`factory.text`), the prosody ratios of the emotion at its intensity
-   (`factory.prosody.ratios`) and the time window the episode leaves for speech;
-2. `finish`: resample to the dataset's rate, trim silence, measure reference and output
-   (`factory.prosody.measure`), derive targets and ``met`` flags, fit into the window, place
-   the utterance on the episode's timeline and encode FLAC.
+1. `plan`: the transcript (`factory.text`) and the time window the episode leaves for speech;
+2. the **person's neutral reference**: each person (identity and locale) of the shard speaks
+   the locale's first neutral carrier line once, neutrally; it goes through the emotion stage
+   with nothing to change and is measured (`factory.speech.measure`). Every target of that
+   person's samples is relative to it (`factory.speech.vocal_targets`);
+3. `finish`: resample to the dataset's rate, trim silence, run the **emotion stage**
+   (`factory.speech.emotion_stage`, WORLD) toward the targets, measure the output, derive
+   ``met`` flags, fit into the window, place the utterance on the episode's timeline and
+   encode FLAC.
 
 The FLAC file spans the whole episode (``0 .. episode.duration``, silence around the
 utterance) so it lines up sample-for-sample with the other modalities; ``start``/``end`` in
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
@@ -29,7 +33,10 @@ from factory.affect import VOCAL
 from factory.errors import FactoryError
 from factory.generators import SampleParts
 from factory.spec import Episode, SampleSpec
-from factory.text import Transcripts, language
+from factory.speech import vocal_targets
+from factory.speech.emotion_stage import Voice, emotion_stage
+from factory.speech.measure import speech_measure
+from factory.text import Transcripts, banks, language
 
 LATENCY_S = 0.3     # speech starts at least this long after the stimulus onset
 TAIL_S = 0.2        # and ends at least this long before the episode ends
@@ -41,7 +48,8 @@ _DEFAULT_CHARS_PER_S = 14.0
 
 @dataclass(frozen=True)
 class Plan:
-    """One planned utterance: what is said, how (prosody ratios) and where it may go."""
+    """One planned utterance: what is said, how (prosody ratios for backends with prosody
+    controls) and by whom."""
 
     spec: SampleSpec
     text: str
@@ -52,12 +60,13 @@ class Plan:
 
 @dataclass
 class Rendered:
-    """A backend's output for one plan: neutral reference and emotional audio (float, mono)."""
+    """A backend's rendering of one plan (float, mono) and the speed change it already made
+    (eSpeak NG renders at the emotion's rate; the stage makes what is left)."""
 
-    reference: np.ndarray
     audio: np.ndarray
     sample_rate: int
     voice: str
+    tempo: float = 1.0
 
 
 def window(episode: Episode) -> tuple[float, float]:
@@ -106,10 +115,13 @@ class SpeechGenerator:
         return {"librosa": librosa.__version__, "soundfile": soundfile.__version__}
 
     def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
-        """Speech and transcript of each spec, in order."""
+        """Speech and transcript of each spec, in order. The shard's persons are rendered first
+        (in order of first appearance), so each neutral reference is made and measured once."""
         plans = [self.plan(spec) for spec in specs]
-        rendered = self.render(plans)
-        return [self.finish(p, r) for p, r in zip(plans, rendered)]
+        people = reference_plans(plans)
+        rendered = self.render(list(people.values()) + plans)
+        references = {key: self.reference(p, r) for (key, p), r in zip(people.items(), rendered)}
+        return [self.finish(p, r, references[person_key(p)]) for p, r in zip(plans, rendered[len(people):])]
 
     # ------------------------------------------------------------ backend hooks
     def supported_locales(self) -> list[str]:
@@ -128,7 +140,7 @@ class SpeechGenerator:
         """Backend-specific checks (model exists, device present); override."""
 
     def render(self, plans: Sequence[Plan]) -> list[Rendered]:
-        """Reference and emotional audio for each plan, in order; override."""
+        """One rendering per plan, in order; override."""
         raise NotImplementedError
 
     def utterance_seconds(self, locale: str, emotions: Sequence[str], lines: Sequence[str]) -> list[float]:
@@ -157,32 +169,46 @@ class SpeechGenerator:
         budget = (hi - lo) * slowest_rate([spec.emotion]) * _CHARS_PER_S.get(
             language(str(spec.get("locale", "en-US"))), _DEFAULT_CHARS_PER_S)
         text, source = self.transcripts.choose(spec, max_chars=max(8, int(budget)))
-        return Plan(spec, text, source, str(spec.get("locale", "en-US")),
-                    prosody.ratios(spec.emotion, spec.intensity))
+        return Plan(spec, text, source, str(spec.get("locale", "en-US")), prosody.ratios(spec.emotion, spec.intensity))
 
-    def finish(self, plan: Plan, rendered: Rendered) -> SampleParts:
-        """Measure, fit, place and encode one rendered utterance."""
-        reference = self._prepare(rendered.reference, rendered.sample_rate)
-        audio = reference if rendered.audio is rendered.reference else self._prepare(rendered.audio, rendered.sample_rate)
-        ref_measured = prosody.measure(reference, self.sample_rate)
-        syllables = ref_measured.pop("syllables")
-        audio, fitted = self._fit(audio, plan.spec.episode)
-        measured = dict(ref_measured) if audio is reference else prosody.measure(audio, self.sample_rate, syllables)
-        measured.pop("syllables", None)
-        target = prosody.targets(ref_measured, plan.ratios)
-        start = self._start(plan.spec, audio.size / self.sample_rate)
-        track = self._place(audio, start, plan.spec.episode.duration)
+    def reference(self, plan: Plan, rendered: Rendered) -> dict[str, float]:
+        """A person's neutral reference: their rendering through the stage (no change asked), measured."""
+        audio = self._prepare(rendered.audio, rendered.sample_rate)
+        if self.settings.prosody_transform:
+            rng = plan.spec.identity_rng("speech-voice")
+            audio = self._trim(emotion_stage(audio, self.sample_rate, Voice(), rng))
+        return speech_measure(audio, self.sample_rate)
+
+    def finish(self, plan: Plan, rendered: Rendered, reference: dict[str, float]) -> SampleParts:
+        """Run the emotion stage, measure, fit, place and encode one rendered utterance."""
+        spec = plan.spec
+        audio = self._prepare(rendered.audio, rendered.sample_rate)
+        if self.settings.prosody_transform:
+            voice = vocal_targets.voice(spec.emotion, spec.intensity, reference, plan.ratios.rate / rendered.tempo)
+            audio = self._trim(emotion_stage(audio, self.sample_rate, voice, spec.rng("speech-voice")))
+        audio, fitted = self._fit(audio, spec.episode)
+        measured = speech_measure(audio, self.sample_rate)
+        target = vocal_targets.targets(spec.emotion, spec.intensity, reference)
+        relative = vocal_targets.relative(measured, reference)
+        start = self._start(spec, audio.size / self.sample_rate)
+        track = self._place(audio, start, spec.episode.duration)
         labels = {
             "backend": self.backend, "voice": rendered.voice, "locale": plan.locale,
             "text": plan.text, "text_source": plan.text_source,
             "start": round(start, 4), "end": round(start + audio.size / self.sample_rate, 4),
-            "sample_rate": self.sample_rate, "time_compression": round(fitted, 4), "syllables": syllables,
-            "target": _finite(target, 3), "measured": _finite(measured, 3),
-            "met": prosody.met(target, measured),
+            "sample_rate": self.sample_rate, "time_compression": round(fitted, 4),
+            "syllables": int(measured["syllables"]), "emotion_stage": bool(self.settings.prosody_transform),
+            "reference": _finite({k: reference[k] for k in REFERENCE_KEYS}, 3),
+            "target": _finite(target, 3), "measured": _finite(relative, 3),
+            "met": vocal_targets.met(target, relative),
         }
         labels["met_all"] = all(labels["met"].values())
         return SampleParts(files={"flac": encode_flac(track, self.sample_rate), "txt": plan.text.encode("utf-8")},
                            labels=labels)
+
+    def _trim(self, audio: np.ndarray) -> np.ndarray:
+        lo, hi = prosody.active_span(audio, self.sample_rate)
+        return audio[lo:hi]
 
     def _prepare(self, audio: np.ndarray, sr: int) -> np.ndarray:
         """Mono float32 at the dataset's rate, silence trimmed."""
@@ -217,6 +243,29 @@ class SpeechGenerator:
         seg = audio[: max(0, n - i)]
         track[i:i + seg.size] = seg
         return track
+
+
+REFERENCE_KEYS = ("f0_mean_hz", "f0_mean_st", "f0_sd_st", "f0_range_st", "level_db", "rate_syl_s",
+                  "alpha_ratio_db", "hammarberg_db", "hnr_db", "jitter_pct", "shimmer_db")
+
+
+def person_key(plan: Plan) -> tuple[str, str]:
+    """Whose neutral reference a plan is measured against: its person and locale."""
+    return plan.spec.identity, plan.locale
+
+
+def reference_plans(plans: Sequence[Plan]) -> dict[tuple[str, str], Plan]:
+    """One neutral plan per person of `plans`, in order of first appearance: the locale's first
+    neutral carrier line, seeded from the person (so it is the same in every shard)."""
+    out: dict[tuple[str, str], Plan] = {}
+    for p in plans:
+        key = person_key(p)
+        if key not in out:
+            spec = replace(p.spec, sample_id=f"{p.spec.identity}-reference", emotion="neutral", intensity=0.0,
+                           seed=p.spec.identity_seed)
+            out[key] = Plan(spec, banks()["neutral"][language(p.locale)][0], "reference", p.locale,
+                            prosody.ratios("neutral", 0.0))
+    return out
 
 
 def encode_flac(audio: np.ndarray, sample_rate: int) -> bytes:

@@ -8,15 +8,16 @@ pitch flutter imitates an older voice), a personal pitch level (+-3.5 % s.d.; th
 literature: women's F0 falls with age, men's rises slightly after 60, and older adults speak
 ~10 % slower): see `age_factors`.
 
-Emotion. The emotion's `VOCAL` ratios at the sample's intensity (`factory.prosody.ratios`)
-are mapped onto eSpeak NG's parameters: pitch level through its exponential pitch table
-(parameter 50 is the voice's own pitch) with a measured gain (`PITCH_GAIN`; F0 ratios above
-about x1.6 are out of eSpeak NG's reach and show up as unmet targets), pitch range linearly (50 = the
-voice's own), rate in words per minute, volume as linear amplitude. Volume starts at 60 so
-that +6 dB (anger) does not clip.
+Emotion. eSpeak NG sets what it sets well: the emotion's `VOCAL` profile at the sample's
+intensity (`factory.prosody.ratios`) is mapped onto its parameters: pitch level through its
+exponential pitch table (parameter 50 is the voice's own pitch) with a measured gain
+(`PITCH_GAIN`; it saturates near x1.6), pitch range linearly (50 = the voice's own), rate in
+words per minute, volume as linear amplitude (from 60, so +6 dB does not clip). The emotion
+stage (`factory.speech.emotion_stage`) then brings F0, level and voice quality to the targets
+and leaves the rate as eSpeak NG made it.
 
-Determinism. All of a shard's utterances (each sample's neutral reference, then its emotional
-rendering) go through one `factory.espeak.synthesize` call, a fresh seeded child process.
+Determinism. All of a shard's utterances (each person's neutral reference first, then every
+sample) go through one `factory.espeak.synthesize` call, a fresh seeded child process.
 """
 from __future__ import annotations
 
@@ -114,23 +115,17 @@ class EspeakSpeechGenerator(SpeechGenerator):
         return {**super().versions(), "espeak-ng": espeak.library_version()}
 
     def render(self, plans: Sequence[Plan]) -> list[Rendered]:
-        """Reference and emotional renderings of the shard, in one seeded child process."""
-        calls, slots = [], []
-        neutral = Ratios(1.0, 1.0, 1.0, 0.0)
+        """Every plan of the shard at the emotion's pitch, range, rate and volume, in one seeded
+        child process."""
+        calls, names = [], []
         for p in plans:
             person = voice_identity(p.spec)
             voice = LOCALE_VOICES[p.locale]
-            calls.append(utterance(voice, person, p.text, neutral))
-            same = p.ratios == neutral
-            if not same:
-                calls.append(utterance(voice, person, p.text, p.ratios))
-            slots.append((len(calls) - (1 if same else 2), same, f"{voice}+{person.variant}"))
-        pcm = [np.frombuffer(b, dtype="<i2").astype(np.float32) / 32768.0 for b in espeak.synthesize(calls)]
-        out = []
-        for i, same, name in slots:
-            ref = pcm[i]
-            out.append(Rendered(ref, ref if same else pcm[i + 1], espeak.SAMPLE_RATE, name))
-        return out
+            calls.append(utterance(voice, person, p.text, p.ratios))
+            names.append(f"{voice}+{person.variant}")
+        pcm = espeak.synthesize(calls)
+        return [Rendered(np.frombuffer(b, dtype="<i2").astype(np.float32) / 32768.0, espeak.SAMPLE_RATE, name,
+                         tempo=p.ratios.rate) for b, name, p in zip(pcm, names, plans)]
 
     def utterance_seconds(self, locale: str, emotions: Sequence[str], lines: Sequence[str]) -> list[float]:
         """Measured: each line rendered by the slowest person at the slowest emotion."""

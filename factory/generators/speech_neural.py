@@ -1,9 +1,9 @@
 """What the neural speech backends (transformers, Coqui TTS) share.
 
 A neural model speaks one voice per speaker and has no prosody controls of its own we can rely
-on, so: the model's (seeded) output is the neutral *reference*; the emotional rendering is the
-reference moved toward the emotion's targets by `factory.prosody.transform` (when the recipe's
-``prosody_transform`` is on, the default), and both are measured like any other backend's.
+on, so its (seeded) output is neutral speech, and the emotion stage every backend shares
+(`factory.speech.emotion_stage`, when the recipe's ``prosody_transform`` is on, the default)
+makes all of the emotion: F0, tempo, level and voice quality.
 
 Models: ``model`` serves every locale; ``models`` (locale -> id or path) overrides it per
 locale, e.g. one MMS VITS model per language. Each is resolved to a local path in preflight
@@ -21,7 +21,7 @@ from factory.generators.speech_base import Plan, Rendered, SpeechGenerator
 from factory.spec import SampleSpec
 from factory.text import banks
 
-REFERENCE_PEAK = 0.4   # the reference is normalized to this peak, leaving room for +6 dB
+REFERENCE_PEAK = 0.4   # model output is normalized to this peak, leaving room for +6 dB
 
 
 class NeuralSpeechGenerator(SpeechGenerator):
@@ -101,7 +101,7 @@ class NeuralSpeechGenerator(SpeechGenerator):
         return names[int(spec.identity_rng("voice").integers(len(names)))]
 
     def render(self, plans: Sequence[Plan]) -> list[Rendered]:
-        """Seeded model output as reference, transformed toward the emotion's targets."""
+        """Seeded model output, its silences trimmed and its peak normalized."""
         import torch
         out = []
         for plan in plans:
@@ -109,14 +109,10 @@ class NeuralSpeechGenerator(SpeechGenerator):
             speaker = self.speaker_for(plan.spec, model)
             torch.manual_seed(int(plan.spec.rng("speech").integers(2**31 - 1)))
             audio, sr = self.speak(model, plan.text, speaker, plan.locale)
-            reference = np.asarray(audio, dtype=np.float32).reshape(-1)
-            lo, hi = prosody.active_span(reference, sr)        # transform the utterance, not its silences
-            reference = _normalize(reference[lo:hi])
-            emotional = reference
-            if self.settings.prosody_transform and plan.ratios != prosody.Ratios(1.0, 1.0, 1.0, 0.0):
-                emotional = prosody.transform(reference, sr, plan.ratios)
+            audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+            lo, hi = prosody.active_span(audio, sr)
             voice = f"{ref}:{speaker}" if speaker else ref
-            out.append(Rendered(reference, emotional, sr, voice))
+            out.append(Rendered(_normalize(audio[lo:hi]), sr, voice))
         return out
 
     def device(self) -> str:

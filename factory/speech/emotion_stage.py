@@ -1,0 +1,149 @@
+"""The emotion stage: one source-filter vocoder pass (WORLD, via `pyworld`) that every speech
+backend's output goes through, like Emofilt (Burkhardt 2005) but on the waveform.
+
+WORLD (Morise et al. 2016) splits an utterance into an F0 contour, a spectral envelope and an
+aperiodicity envelope, each per 10 ms frame; the stage edits each and resynthesizes:
+
+* F0 (`Voice.f0_mean_hz`, `Voice.f0_sd_st`): the utterance's own contour in semitones, its
+  shape kept, moved to the target mean and scaled around it to the target standard deviation;
+  before scaling, a declination slope (semitones/s over the voiced span) and a final rise
+  (semitones over the last 300 ms, e.g. surprise) are added to the shape;
+* jitter: independent Gaussian perturbation of F0 per voiced frame (about one pitch period);
+* shimmer: independent Gaussian level perturbation per voiced frame (dB);
+* spectral tilt (vocal effort): a gain rising or falling by ``tilt_db_oct`` per octave above
+  500 Hz on the spectral envelope;
+* breathiness: aperiodicity raised toward 1 (noise), more at high frequencies;
+* tempo: frames played back at ``tempo`` times their analysis rate (pitch unchanged);
+* level: the result scaled to the target active level (dBFS), peaks limited to 0.99.
+
+Every sample goes through the stage, neutral ones too (with no change asked), so vocoder
+artifacts carry no information about the emotion. Why WORLD and not Praat (parselmouth): see
+docs/speech.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FRAME_MS = 10.0
+F0_FLOOR, F0_CEIL = 50.0, 700.0
+SYNTHESIS_FFT = 512       # at 16 kHz a 32 ms impulse response: ample for the vocal tract's decay
+FINAL_RISE_S = 0.3
+TILT_PIVOT_HZ = 500.0
+
+
+@dataclass(frozen=True)
+class Voice:
+    """What the stage makes of one utterance. ``None`` keeps the input's value."""
+
+    f0_mean_hz: float | None = None
+    f0_sd_st: float | None = None
+    declination_st_s: float = 0.0
+    final_rise_st: float = 0.0
+    jitter: float = 0.0          # s.d. of the per-frame F0 perturbation, fraction of F0
+    shimmer_db: float = 0.0      # s.d. of the per-frame level perturbation, dB
+    tilt_db_oct: float = 0.0
+    breathiness: float = 0.0     # 0 (as analysed) .. 1 (all noise)
+    tempo: float = 1.0           # > 1 faster
+    level_db: float | None = None
+
+
+def emotion_stage(audio: np.ndarray, sr: int, voice: Voice, rng: np.random.Generator) -> np.ndarray:
+    """`audio` (mono float) analysed with WORLD, changed as `voice` says, resynthesized at `sr`."""
+    import pyworld
+    x = np.ascontiguousarray(audio, dtype=np.float64)
+    if x.size < sr // 20:
+        return np.asarray(audio, dtype=np.float32)
+    f0, t = pyworld.dio(x, sr, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS, speed=2)
+    f0 = pyworld.stonemask(x, f0, t, sr)
+    sp = _bins(pyworld.cheaptrick(x, f0, t, sr, f0_floor=F0_FLOOR), sr)
+    ap = _bins(_every_other_frame(pyworld.d4c, x, f0, t, sr), sr)
+    freqs = np.linspace(0, sr / 2, sp.shape[1])
+    voiced = f0 > 0
+    f0 = _contour(f0, voiced, voice, rng)
+    sp = sp * _tilt_gain(freqs, voice.tilt_db_oct)[None, :]
+    if voice.shimmer_db > 0:
+        sp[voiced] *= 10 ** (rng.normal(0.0, voice.shimmer_db, voiced.sum()) / 10)[:, None]
+    ap = _breathy(ap, freqs, voice.breathiness)
+    y = pyworld.synthesize(f0, np.ascontiguousarray(sp), np.ascontiguousarray(ap), sr, FRAME_MS / voice.tempo)
+    return _level(y, sr, voice.level_db).astype(np.float32)
+
+
+def _bins(envelope: np.ndarray, sr: int) -> np.ndarray:
+    """An envelope analysed with CheapTrick's long window (needed for low voices) sampled at
+    the bins of a `SYNTHESIS_FFT`-point FFT, which synthesizes about twice as fast."""
+    step = (envelope.shape[1] - 1) // (SYNTHESIS_FFT // 2) if sr <= 16000 else 1
+    return np.ascontiguousarray(envelope[:, ::max(step, 1)])
+
+
+def _every_other_frame(d4c, x: np.ndarray, f0: np.ndarray, t: np.ndarray, sr: int) -> np.ndarray:
+    """D4C aperiodicity at every other frame, linearly interpolated: aperiodicity changes slowly
+    and D4C is the slowest analysis step."""
+    ap = d4c(x, np.ascontiguousarray(f0[::2]), np.ascontiguousarray(t[::2]), sr)
+    idx = np.arange(f0.size) / 2
+    lo = np.minimum(np.floor(idx).astype(int), ap.shape[0] - 1)
+    hi = np.minimum(lo + 1, ap.shape[0] - 1)
+    w = (idx - lo)[:, None]
+    return (1 - w) * ap[lo] + w * ap[hi]
+
+
+def _contour(f0: np.ndarray, voiced: np.ndarray, voice: Voice, rng: np.random.Generator) -> np.ndarray:
+    """The new F0 contour (Hz; 0 where unvoiced)."""
+    if voiced.sum() < 3:
+        return f0
+    st = 12 * np.log2(f0[voiced])
+    mean = float(np.mean(st))
+    dev = st - mean
+    t = np.flatnonzero(voiced) * FRAME_MS / 1000
+    dev = dev + voice.declination_st_s * (t - t.mean())
+    if voice.final_rise_st:
+        ramp = np.clip((t - (t[-1] - FINAL_RISE_S)) / FINAL_RISE_S, 0.0, 1.0)
+        dev = dev + voice.final_rise_st * (0.5 - 0.5 * np.cos(np.pi * ramp))
+    dev = dev - dev.mean()
+    sd = float(np.std(dev))
+    if voice.f0_sd_st is not None and sd > 1e-6:
+        dev = dev * (voice.f0_sd_st / sd)
+    target = 12 * np.log2(voice.f0_mean_hz) if voice.f0_mean_hz else mean
+    out = np.zeros_like(f0)
+    out[voiced] = 2 ** ((target + dev) / 12)
+    if voice.jitter > 0:
+        out[voiced] *= 1 + rng.normal(0.0, voice.jitter, voiced.sum())
+    return np.clip(out, 0.0, F0_CEIL * 1.5)
+
+
+def _tilt_gain(freqs: np.ndarray, db_per_octave: float) -> np.ndarray:
+    """Power gain rising `db_per_octave` per octave above `TILT_PIVOT_HZ` (flat below)."""
+    octaves = np.log2(np.maximum(freqs, TILT_PIVOT_HZ) / TILT_PIVOT_HZ)
+    return 10 ** (db_per_octave * octaves / 10)
+
+
+def _breathy(ap: np.ndarray, freqs: np.ndarray, amount: float) -> np.ndarray:
+    """Aperiodicity moved toward 1 by `amount`: fully above 1.5 kHz, by 60 % at 0 Hz."""
+    if amount <= 0:
+        return ap
+    weight = np.clip(0.6 + freqs / 3750, 0.0, 1.0)
+    return np.clip(ap + amount * weight[None, :] * (1 - ap), 0.0, 1.0)
+
+
+def _level(y: np.ndarray, sr: int, level_db: float | None) -> np.ndarray:
+    """`y` scaled so its active frames have RMS `level_db` dBFS; peaks limited to 0.99."""
+    if level_db is not None:
+        current = active_level_db(y, sr)
+        if np.isfinite(current):
+            y = y * 10 ** ((level_db - current) / 20)
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    return y * (0.99 / peak) if peak > 0.99 else y
+
+
+def active_level_db(y: np.ndarray, sr: int) -> float:
+    """Power mean of the 10 ms frame levels within 35 dB of the loudest (dBFS), the stage's own
+    gain reference (the measurement in `factory.speech.measure` is separate)."""
+    hop = max(1, sr // 100)
+    n = y.size // hop
+    if n == 0:
+        return float("nan")
+    power = np.mean(np.asarray(y[: n * hop], dtype=np.float64).reshape(n, hop) ** 2, axis=1) + 1e-12
+    db = 10 * np.log10(power)
+    keep = db > db.max() - 35.0
+    return float(10 * np.log10(np.mean(power[keep])))

@@ -1,0 +1,114 @@
+"""From an emotion to targets and stage settings, and from measurements to ``met`` flags.
+
+Each target is the person's neutral reference (`factory.speech.measure` on their neutral
+voice, once per person) moved by the emotion's `factory.affect.VOCAL` profile at the sample's
+intensity *k*: semitone and dB changes scale linearly (``change * k``), ratios geometrically
+(``ratio ** k``).
+
+=================  ======================================  ====================================
+key                target                                  met when
+=================  ======================================  ====================================
+f0_mean_st         F0 mean, semitones re the person's      within 1.5 st
+                   neutral mean (neutral: 0)
+f0_sd_st           F0 standard deviation, semitones        within 25 %
+f0_range_st        F0 5-95 % range, semitones              within 30 %
+level_db           active level, dBFS                      within 2 dB
+rate_syl_s         articulation rate, syllables/s          within 20 %
+alpha_ratio_db     eGeMAPS alpha ratio, dB                 within 2.5 dB
+hammarberg_db      eGeMAPS Hammarberg index, dB            within 3 dB
+hnr_db             harmonics-to-noise ratio, dB            within 1.5 dB
+jitter_pct         local jitter, %                         within 0.4 points
+shimmer_db         local shimmer, dB                       within 0.4 dB
+=================  ======================================  ====================================
+
+Tolerances are a little wider than each measure's spread over neutral renderings of different
+sentences by one voice (see docs/speech.md), and narrower than the full-intensity contrasts.
+
+The stage settings (`Voice`) come from the same targets through gains measured on the stage's
+own output (`ALPHA_DB_PER_TILT` and the others below): the stage is steered, the measurement
+judges.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from factory.affect import VOCAL
+from factory.speech.emotion_stage import Voice
+
+TARGETS = ("f0_mean_st", "f0_sd_st", "f0_range_st", "level_db", "rate_syl_s",
+           "alpha_ratio_db", "hammarberg_db", "hnr_db", "jitter_pct", "shimmer_db")
+TOLERANCE: dict[str, tuple[str, float]] = {
+    "f0_mean_st": ("absolute", 1.5), "f0_sd_st": ("relative", 0.25), "f0_range_st": ("relative", 0.30),
+    "level_db": ("absolute", 2.0), "rate_syl_s": ("relative", 0.20), "alpha_ratio_db": ("absolute", 2.5),
+    "hammarberg_db": ("absolute", 3.0), "hnr_db": ("absolute", 1.5), "jitter_pct": ("absolute", 0.4),
+    "shimmer_db": ("absolute", 0.4),
+}
+# Measured on the stage's output (eSpeak NG voices, 16 kHz; docs/speech.md): alpha ratio rises
+# about 2 dB per dB/octave of tilt while the Hammarberg index falls 1.15x as much; tilt moves
+# HNR by -0.6 dB per dB/octave; breathiness, jitter and shimmer gains likewise.
+ALPHA_DB_PER_TILT = 2.0
+HAMMARBERG_PER_ALPHA = -1.15
+HNR_DB_PER_TILT = -0.6
+HNR_DB_PER_BREATHINESS = -5.0
+JITTER_PCT_PER_SD = 25.0        # measured jitter points per unit s.d. of the per-frame F0 noise
+SHIMMER_DB_PER_SD = 0.2         # measured shimmer dB per dB s.d. of the per-frame level noise
+
+
+def targets(emotion: str, intensity: float, reference: dict[str, float]) -> dict[str, float]:
+    """Every `TARGETS` value for `emotion` at `intensity`, relative to the person's neutral
+    `reference` (a `factory.speech.measure.speech_measure` result)."""
+    p, k = VOCAL[emotion], float(np.clip(intensity, 0.0, 1.0))
+    return {
+        "f0_mean_st": p.f0_st * k,
+        "f0_sd_st": reference["f0_sd_st"] * p.f0_variability ** k,
+        "f0_range_st": reference["f0_range_st"] * p.f0_variability ** k,
+        "level_db": reference["level_db"] + p.intensity_db * k,
+        "rate_syl_s": reference["rate_syl_s"] * p.rate ** k,
+        "alpha_ratio_db": reference["alpha_ratio_db"] + p.alpha_ratio_db * k,
+        "hammarberg_db": reference["hammarberg_db"] + HAMMARBERG_PER_ALPHA * p.alpha_ratio_db * k,
+        "hnr_db": reference["hnr_db"] + p.hnr_db * k,
+        "jitter_pct": reference["jitter_pct"] + p.jitter_pct * k,
+        "shimmer_db": reference["shimmer_db"] + p.shimmer_db * k,
+    }
+
+
+def relative(measured: dict[str, float], reference: dict[str, float]) -> dict[str, float]:
+    """`measured` in the units of `TARGETS` (F0 mean becomes semitones re the reference)."""
+    out = {k: measured[k] for k in TARGETS if k != "f0_mean_st"}
+    return {"f0_mean_st": measured["f0_mean_st"] - reference["f0_mean_st"], **out}
+
+
+def voice(emotion: str, intensity: float, reference: dict[str, float], tempo: float) -> Voice:
+    """Stage settings that move a rendering of this person toward the targets; `tempo` is the
+    speed change the stage must still make (the backend may have made some itself)."""
+    p, k = VOCAL[emotion], float(np.clip(intensity, 0.0, 1.0))
+    t = targets(emotion, intensity, reference)
+    tilt = p.alpha_ratio_db * k / ALPHA_DB_PER_TILT
+    breathiness = (p.hnr_db * k - HNR_DB_PER_TILT * tilt) / HNR_DB_PER_BREATHINESS
+    return Voice(
+        f0_mean_hz=_finite_or_none(reference["f0_mean_hz"] * 2 ** (t["f0_mean_st"] / 12)),
+        f0_sd_st=_finite_or_none(t["f0_sd_st"]),
+        declination_st_s=p.declination_st_s * k, final_rise_st=p.final_rise_st * k,
+        jitter=max(p.jitter_pct * k, 0.0) / JITTER_PCT_PER_SD,
+        shimmer_db=max(p.shimmer_db * k, 0.0) / SHIMMER_DB_PER_SD,
+        tilt_db_oct=tilt, breathiness=float(np.clip(breathiness, 0.0, 0.9)),
+        tempo=tempo, level_db=_finite_or_none(t["level_db"]))
+
+
+def met(target: dict[str, float], measured: dict[str, float]) -> dict[str, bool]:
+    """Whether each measured value is within `TOLERANCE` of its target (NaN never is)."""
+    out = {}
+    for key in TARGETS:
+        kind, tol = TOLERANCE[key]
+        t, m = target.get(key, math.nan), measured.get(key, math.nan)
+        if not (math.isfinite(t) and math.isfinite(m)):
+            out[key] = False
+        else:
+            out[key] = bool(abs(m - t) <= (tol * abs(t) if kind == "relative" else tol))
+    return out
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
