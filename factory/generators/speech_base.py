@@ -6,10 +6,12 @@ planned utterance, with whatever prosody the backend can set itself (eSpeak NG: 
 rate, volume; neural models: none). Everything else happens here, identically for all backends:
 
 1. `plan`: the transcript (`factory.text`) and the time window the episode leaves for speech;
-2. the **person's neutral reference**: each person (identity and locale) of the shard speaks
-   the locale's first neutral carrier line once, neutrally; it goes through the emotion stage
-   with nothing to change and is measured (`factory.speech.measure`). Every target of that
-   person's samples is relative to it (`factory.speech.vocal_targets`);
+2. the **person's neutral reference**: each person (identity and locale) speaks every neutral
+   carrier line of the locale once, neutrally; each goes through the emotion stage with
+   nothing to change and is measured (`factory.speech.measure`), and the measures are
+   averaged. Every target of that person's samples is relative to it
+   (`factory.speech.vocal_targets`). It is a pure function of the person (rendered apart from
+   the shard, seeded from the person), so it is measured once per person and process;
 3. `finish`: resample to the dataset's rate, trim silence, run the **emotion stage**
    (`factory.speech.emotion_stage`, WORLD) toward the targets, measure the output, derive
    ``met`` flags, fit into the window, place the utterance on the episode's timeline and
@@ -28,14 +30,14 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from factory import prosody
+from factory import espeak, prosody
 from factory.affect import VOCAL
 from factory.errors import FactoryError
 from factory.generators import SampleParts
 from factory.spec import Episode, SampleSpec
 from factory.speech import vocal_targets
 from factory.speech.emotion_stage import Voice, emotion_stage
-from factory.speech.measure import speech_measure
+from factory.speech.measure import ipa_syllables, speech_measure
 from factory.text import Transcripts, banks, language
 
 LATENCY_S = 0.3     # speech starts at least this long after the stimulus onset
@@ -94,6 +96,8 @@ class SpeechGenerator:
         self.settings = settings
         self.sample_rate = int(settings.sample_rate)
         self.transcripts = Transcripts(settings.text, settings.text_model, getattr(settings, "device", "auto"))
+        self._references: dict[tuple[int, str], dict[str, float]] = {}
+        self._syllables: dict[tuple[str, str], int | None] = {}
 
     # ------------------------------------------------------------ protocol
     def preflight(self, levels: Mapping[str, Sequence[Any]]) -> None:
@@ -115,13 +119,40 @@ class SpeechGenerator:
         return {"librosa": librosa.__version__, "soundfile": soundfile.__version__}
 
     def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
-        """Speech and transcript of each spec, in order. The shard's persons are rendered first
-        (in order of first appearance), so each neutral reference is made and measured once."""
+        """Speech and transcript of each spec, in order."""
         plans = [self.plan(spec) for spec in specs]
-        people = reference_plans(plans)
-        rendered = self.render(list(people.values()) + plans)
-        references = {key: self.reference(p, r) for (key, p), r in zip(people.items(), rendered)}
-        return [self.finish(p, r, references[person_key(p)]) for p, r in zip(plans, rendered[len(people):])]
+        references = [self.reference(p) for p in plans]
+        syllables = self.syllables([(p.locale, p.text) for p in plans])
+        rendered = self.render(plans)
+        return [self.finish(*args) for args in zip(plans, rendered, references, syllables)]
+
+    def reference(self, plan: Plan) -> dict[str, float]:
+        """The neutral reference of the plan's person (cached per process): their neutral voice
+        on each neutral carrier line of the locale, through the stage with nothing to change,
+        measured and averaged."""
+        key = (plan.spec.identity_seed, plan.locale)
+        if key not in self._references:
+            lines = reference_plans(plan)
+            counts = self.syllables([(p.locale, p.text) for p in lines])
+            measures = []
+            for p, r, n in zip(lines, self.render(lines), counts):
+                audio = self._prepare(r.audio, r.sample_rate)
+                if self.settings.prosody_transform:
+                    audio = self._trim(emotion_stage(audio, self.sample_rate, Voice(), p.spec.identity_rng("speech-voice")))
+                measures.append(speech_measure(audio, self.sample_rate, n))
+            self._references[key] = average_measures(measures)
+        return self._references[key]
+
+    def syllables(self, lines: Sequence[tuple[str, str]]) -> list[int | None]:
+        """Syllables of each (locale, text): vowel groups of eSpeak NG's IPA of it (cached);
+        None where eSpeak NG has no voice for the locale."""
+        todo = sorted({ln for ln in lines if ln not in self._syllables})
+        for locale in sorted({loc for loc, _ in todo}):
+            texts = [t for loc, t in todo if loc == locale]
+            voice = espeak.voice_for(locale)
+            counts = [ipa_syllables(ipa) for ipa in espeak.phonemes(voice, texts)] if voice else [None] * len(texts)
+            self._syllables.update({(locale, t): n for t, n in zip(texts, counts)})
+        return [self._syllables[ln] for ln in lines]
 
     # ------------------------------------------------------------ backend hooks
     def supported_locales(self) -> list[str]:
@@ -171,15 +202,8 @@ class SpeechGenerator:
         text, source = self.transcripts.choose(spec, max_chars=max(8, int(budget)))
         return Plan(spec, text, source, str(spec.get("locale", "en-US")), prosody.ratios(spec.emotion, spec.intensity))
 
-    def reference(self, plan: Plan, rendered: Rendered) -> dict[str, float]:
-        """A person's neutral reference: their rendering through the stage (no change asked), measured."""
-        audio = self._prepare(rendered.audio, rendered.sample_rate)
-        if self.settings.prosody_transform:
-            rng = plan.spec.identity_rng("speech-voice")
-            audio = self._trim(emotion_stage(audio, self.sample_rate, Voice(), rng))
-        return speech_measure(audio, self.sample_rate)
-
-    def finish(self, plan: Plan, rendered: Rendered, reference: dict[str, float]) -> SampleParts:
+    def finish(self, plan: Plan, rendered: Rendered, reference: dict[str, float],
+               syllables: int | None) -> SampleParts:
         """Run the emotion stage, measure, fit, place and encode one rendered utterance."""
         spec = plan.spec
         audio = self._prepare(rendered.audio, rendered.sample_rate)
@@ -187,7 +211,7 @@ class SpeechGenerator:
             voice = vocal_targets.voice(spec.emotion, spec.intensity, reference, plan.ratios.rate / rendered.tempo)
             audio = self._trim(emotion_stage(audio, self.sample_rate, voice, spec.rng("speech-voice")))
         audio, fitted = self._fit(audio, spec.episode)
-        measured = speech_measure(audio, self.sample_rate)
+        measured = speech_measure(audio, self.sample_rate, syllables)
         target = vocal_targets.targets(spec.emotion, spec.intensity, reference)
         relative = vocal_targets.relative(measured, reference)
         start = self._start(spec, audio.size / self.sample_rate)
@@ -249,22 +273,20 @@ REFERENCE_KEYS = ("f0_mean_hz", "f0_mean_st", "f0_sd_st", "f0_range_st", "level_
                   "alpha_ratio_db", "hammarberg_db", "hnr_db", "jitter_pct", "shimmer_db")
 
 
-def person_key(plan: Plan) -> tuple[str, str]:
-    """Whose neutral reference a plan is measured against: its person and locale."""
-    return plan.spec.identity, plan.locale
+def reference_plans(plan: Plan) -> list[Plan]:
+    """The plans of a person's neutral reference: every neutral carrier line of the plan's
+    locale, neutral, seeded from the person."""
+    spec = replace(plan.spec, sample_id=f"{plan.spec.identity}-reference", emotion="neutral", intensity=0.0,
+                   seed=plan.spec.identity_seed)
+    neutral = prosody.ratios("neutral", 0.0)
+    return [Plan(spec, line, "reference", plan.locale, neutral) for line in banks()["neutral"][language(plan.locale)]]
 
 
-def reference_plans(plans: Sequence[Plan]) -> dict[tuple[str, str], Plan]:
-    """One neutral plan per person of `plans`, in order of first appearance: the locale's first
-    neutral carrier line, seeded from the person (so it is the same in every shard)."""
-    out: dict[tuple[str, str], Plan] = {}
-    for p in plans:
-        key = person_key(p)
-        if key not in out:
-            spec = replace(p.spec, sample_id=f"{p.spec.identity}-reference", emotion="neutral", intensity=0.0,
-                           seed=p.spec.identity_seed)
-            out[key] = Plan(spec, banks()["neutral"][language(p.locale)][0], "reference", p.locale,
-                            prosody.ratios("neutral", 0.0))
+def average_measures(measures: Sequence[dict[str, float]]) -> dict[str, float]:
+    """The mean of each measure over several utterances (NaN-aware); F0 mean in semitones."""
+    out = {k: float(np.nanmean([m[k] for m in measures])) if any(math.isfinite(m[k]) for m in measures)
+           else float("nan") for k in measures[0]}
+    out["f0_mean_hz"] = 27.5 * 2 ** (out["f0_mean_st"] / 12)
     return out
 
 

@@ -28,20 +28,11 @@ from typing import Sequence
 import numpy as np
 
 from factory import espeak
+from factory.espeak import LOCALE_VOICES
 from factory.generators.speech_base import Plan, Rendered, SpeechGenerator, slowest_rate
 from factory.prosody import Ratios, active_span
 from factory.spec import SampleSpec
 
-# BCP-47 locale -> eSpeak NG language voice. Bare languages map to their main locale.
-LOCALE_VOICES: dict[str, str] = {
-    "en-US": "en-us", "en-GB": "en", "en": "en-us",
-    "es-ES": "es", "es-MX": "es-419", "es-419": "es-419", "es": "es",
-    "fr-FR": "fr", "fr": "fr", "de-DE": "de", "de": "de", "it-IT": "it", "it": "it",
-    "pt-PT": "pt", "pt-BR": "pt-br", "pt": "pt", "nl-NL": "nl", "nl": "nl",
-    "ru-RU": "ru", "ru": "ru", "tr-TR": "tr", "tr": "tr", "id-ID": "id", "id": "id",
-    "sw-KE": "sw", "sw-TZ": "sw", "sw": "sw", "hi-IN": "hi", "hi": "hi",
-    "ar-EG": "ar", "ar-SA": "ar", "ar": "ar", "zh-CN": "cmn", "zh": "cmn",
-}
 MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
 FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
 BASE_RATE_WPM = 175

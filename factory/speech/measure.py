@@ -8,9 +8,12 @@ f0_mean_st        the same in semitones re 27.5 Hz (eGeMAPS' F0semitoneFrom27.5H
 f0_sd_st          standard deviation of F0 in semitones (variability, "pitch range")
 f0_range_st       5th to 95th percentile of F0 in semitones
 level_db          RMS level of the active (non-silent) frames, dBFS
-rate_syl_s        articulation rate: syllable nuclei per second of phonation (pauses of
-                  100 ms or more excluded); nuclei are intensity peaks 2 dB above their
-                  dips, above the median level and voiced (de Jong & Wempe 2009)
+rate_syl_s        articulation rate: syllables per second of phonation (pauses of 100 ms or
+                  more excluded). Syllables are those of the transcript (vowel groups in
+                  eSpeak NG's IPA of it, `ipa_syllables`) when given, as in corpus phonetics;
+                  otherwise syllable nuclei counted on the audio (intensity peaks 2 dB above
+                  their dips, above the median level, voiced; de Jong & Wempe 2009), which
+                  undercount fast speech
 alpha_ratio_db,   eGeMAPS voice quality over voiced frames: see `voice_quality`
 hammarberg_db,
 hnr_db, jitter_pct,
@@ -25,6 +28,7 @@ and `benchmarks/speech.py` check it against pyin on the same clips.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +39,7 @@ SR = 16000                # every measure runs at this rate
 FRAME = 1024              # 64 ms: two periods of 50 Hz, as YIN needs
 HOP = 160                 # 10 ms, as eGeMAPS
 SPECTRUM = 512            # 32 ms window for spectral balance
+LEVEL_FRAME = 400         # 25 ms window for the level contour (syllables, pauses, dBFS), as eGeMAPS loudness
 FMIN, FMAX = 50.0, 700.0
 VOICING_R = 0.5           # normalized autocorrelation at the period needed to call a frame voiced
 JUMP_ST = 6.0             # voiced frames this far from their neighbours' median are tracking errors
@@ -47,7 +52,7 @@ MEASURES = ("f0_mean_hz", "f0_mean_st", "f0_sd_st", "f0_range_st", "level_db", "
 @dataclass(frozen=True)
 class Contour:
     """Frame-wise F0 of an utterance: times (s), F0 (Hz, NaN where unvoiced), autocorrelation
-    at the period, frame level (dBFS)."""
+    at the period, frame level (dBFS, 25 ms window)."""
 
     times: np.ndarray
     f0: np.ndarray
@@ -77,7 +82,8 @@ def f0_contour(audio: np.ndarray, sr: int) -> Contour:
         y = np.pad(y, (0, FRAME - y.size))
     f0 = librosa.yin(y, fmin=FMIN, fmax=FMAX, sr=SR, frame_length=FRAME, hop_length=HOP, center=True)
     frames = librosa.util.frame(np.pad(y, FRAME // 2), frame_length=FRAME, hop_length=HOP).T[: f0.size]
-    level = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    short = librosa.util.frame(np.pad(y, LEVEL_FRAME // 2), frame_length=LEVEL_FRAME, hop_length=HOP).T[: f0.size]
+    level = 10 * np.log10(np.mean(short ** 2, axis=1) + 1e-12)
     r = _acf_at_period(frames, np.rint(SR / f0).astype(int))
     voiced = (r >= VOICING_R) & (level > level.max() - SILENCE_DB)
     voiced[voiced] &= ~_jumps(f0[voiced])
@@ -102,17 +108,19 @@ def _acf_at_period(frames: np.ndarray, lag: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.sqrt(np.sum(a * a, axis=1) * np.sum(b * b, axis=1)) + 1e-12)
 
 
-def speech_measure(audio: np.ndarray, sr: int) -> dict[str, float]:
-    """Every measure in `MEASURES` of one utterance (NaN when not measurable), plus ``syllables``."""
+def speech_measure(audio: np.ndarray, sr: int, syllables: int | None = None) -> dict[str, float]:
+    """Every measure in `MEASURES` of one utterance (NaN when not measurable), plus ``syllables``
+    (the transcript's count when given, else nuclei counted on the audio)."""
     y = to_measure_rate(audio, sr)
     if y.size < SR // 10:
-        return {**{k: float("nan") for k in MEASURES}, "duration_s": y.size / SR, "syllables": 0}
+        return {**{k: float("nan") for k in MEASURES}, "duration_s": y.size / SR, "syllables": syllables or 0}
     c = f0_contour(y, SR)
     active = c.level > c.level.max() - SILENCE_DB
     span = np.flatnonzero(active)
     duration = (span[-1] - span[0] + 1) * HOP / SR
     st = 12 * np.log2(c.f0[c.voiced] / 27.5)
-    syllables = _syllable_nuclei(c.level, c.voiced)
+    if syllables is None:
+        syllables = _syllable_nuclei(c.level, c.voiced)
     out = {
         "f0_mean_hz": 27.5 * 2 ** (np.mean(st) / 12) if st.size else float("nan"),
         "f0_mean_st": float(np.mean(st)) if st.size else float("nan"),
@@ -161,11 +169,27 @@ def _phonation_seconds(active: np.ndarray) -> float:
     return max(active.size - pauses, 1) * HOP / SR
 
 
+def ipa_syllables(ipa: str) -> int:
+    """Syllables of an IPA transcription: runs of vowel letters (length and nasal marks and other
+    diacritics continue a run, so diphthongs count once)."""
+    count, in_vowel = 0, False
+    for ch in ipa:
+        if ch in _IPA_VOWELS:
+            count += not in_vowel
+            in_vowel = True
+        elif not (ch in "ːˑ" or unicodedata.combining(ch)):
+            in_vowel = False
+    return count
+
+
+_IPA_VOWELS = set("aeiouyæøœɶɐɑɒɔəɘɚɛɜɝɞɤɨɪɯɵʉʊʌʏᵻɯ")
+
+
 def _syllable_nuclei(level: np.ndarray, voiced: np.ndarray) -> int:
     """Intensity peaks 2 dB above their dips, above the median active level, voiced and at least
-    80 ms apart (de Jong & Wempe 2009, simplified)."""
+    60 ms apart (de Jong & Wempe 2009, simplified)."""
     from scipy.signal import find_peaks
-    env = np.convolve(level, np.ones(3) / 3, mode="same")
+    env = np.convolve(level, np.ones(2) / 2, mode="same")
     floor = np.median(env[env > env.max() - SILENCE_DB])
-    peaks, _ = find_peaks(env, prominence=2.0, distance=max(1, int(round(0.08 * SR / HOP))))
+    peaks, _ = find_peaks(env, prominence=2.0, distance=max(1, int(round(0.06 * SR / HOP))))
     return int(sum(1 for p in peaks if env[p] > floor and voiced[p]))
