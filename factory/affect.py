@@ -87,21 +87,23 @@ class VocalProfile:
 VOCAL: dict[str, VocalProfile] = {
     "neutral": VocalProfile(0.0, 1.00, 1.00, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "baseline"),
     "happiness": VocalProfile(
-        4.0, 1.50, 1.10, 3.0, 0.0, 2.0, 3.0, 0.0, 0.0, 0.0,
-        "M&A 'much higher', 'much wider', 'smooth upward inflections'; J&L high F0, variability, "
-        "HF energy; Emofilt joy pitch 150 %, range 200 % (softened to +4 st, x1.5)"),
+        4.0, 1.50, 1.10, 3.0, 0.0, 2.0, 3.0, -2.0, 0.0, 0.0,
+        "M&A 'much higher', 'much wider', 'smooth upward inflections', 'breathy, blaring'; J&L "
+        "high F0, variability, HF energy; Emofilt joy pitch 150 %, range 200 % (softened to +4 st, "
+        "x1.5); voice-quality magnitudes *chosen*"),
     "sadness": VocalProfile(
-        -3.0, 0.60, 0.80, -4.0, -1.5, 0.0, -4.0, -2.0, 0.3, 0.0,
+        -3.0, 0.60, 0.80, -4.0, -1.5, 0.0, -4.0, 1.0, 0.0, 0.0,
         "M&A 'slightly lower', 'slightly narrower', 'downward inflections', 'resonant'; J&L low F0, "
         "low variability, falling contour, little HF energy; Emofilt sad pitch 90 %, range 80 %, "
-        "duration 140 %; -3 st and x0.6 *chosen* so the drop is clear (issue 14); breathiness *chosen*"),
+        "duration 140 %; -3 st and x0.6 *chosen* so the drop is clear (issue 14); voice-quality "
+        "magnitudes *chosen*"),
     "anger": VocalProfile(
-        5.0, 1.70, 1.20, 6.0, 0.0, 0.0, 6.0, -2.0, 0.0, 0.3,
+        5.0, 1.70, 1.20, 6.0, 0.0, 0.0, 6.0, -3.0, 0.0, 0.0,
         "M&A 'very much higher', 'much wider', 'breathy, chest tone'; J&L high F0, variability, "
         "intensity, HF energy; B&S hot anger high F0 and energy, flat spectral slope; Emofilt "
         "hotAnger pitch 150 %, range 200 %, duration 70 % (softened)"),
     "fear": VocalProfile(
-        7.0, 1.40, 1.30, 1.0, 0.0, 0.0, 2.0, -2.0, 0.8, 0.3,
+        7.0, 1.40, 1.30, 1.0, 0.0, 0.0, 2.0, -3.0, 0.8, 0.3,
         "M&A 'very much higher', 'much wider', 'irregular voicing'; B&S panic fear high F0; J&L "
         "high F0, fast, irregular microstructure (J&L report low F0 variability: studies disagree, "
         "we follow M&A and Emofilt scared pitch 200 %, range 160 %, softened)"),

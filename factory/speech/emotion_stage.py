@@ -44,7 +44,7 @@ class Voice:
     jitter: float = 0.0          # s.d. of the per-frame F0 perturbation, fraction of F0
     shimmer_db: float = 0.0      # s.d. of the per-frame level perturbation, dB
     tilt_db_oct: float = 0.0
-    breathiness: float = 0.0     # 0 (as analysed) .. 1 (all noise)
+    breathiness: float = 0.0     # -1 (no noise) .. 0 (as analysed) .. 1 (all noise)
     tempo: float = 1.0           # > 1 faster
     level_db: float | None = None
 
@@ -119,11 +119,14 @@ def _tilt_gain(freqs: np.ndarray, db_per_octave: float) -> np.ndarray:
 
 
 def _breathy(ap: np.ndarray, freqs: np.ndarray, amount: float) -> np.ndarray:
-    """Aperiodicity moved toward 1 by `amount`: fully above 1.5 kHz, by 60 % at 0 Hz."""
-    if amount <= 0:
+    """Aperiodicity moved toward 1 (noise) by a positive `amount`, toward 0 (a cleaner voice) by
+    a negative one; fully above 1.5 kHz, by 60 % at 0 Hz."""
+    if amount == 0:
         return ap
-    weight = np.clip(0.6 + freqs / 3750, 0.0, 1.0)
-    return np.clip(ap + amount * weight[None, :] * (1 - ap), 0.0, 1.0)
+    weight = np.clip(0.6 + freqs / 3750, 0.0, 1.0)[None, :]
+    if amount < 0:
+        return ap * (1 + amount * weight)
+    return np.clip(ap + amount * weight * (1 - ap), 0.0, 1.0)
 
 
 def _level(y: np.ndarray, sr: int, level_db: float | None) -> np.ndarray:

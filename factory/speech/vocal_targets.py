@@ -45,15 +45,19 @@ TOLERANCE: dict[str, tuple[str, float]] = {
     "hammarberg_db": ("absolute", 3.0), "hnr_db": ("absolute", 1.5), "jitter_pct": ("absolute", 0.4),
     "shimmer_db": ("absolute", 0.4),
 }
-# Measured on the stage's output (eSpeak NG voices, 16 kHz; docs/speech.md): alpha ratio rises
-# about 2 dB per dB/octave of tilt while the Hammarberg index falls 1.15x as much; tilt moves
-# HNR by -0.6 dB per dB/octave; breathiness, jitter and shimmer gains likewise.
-ALPHA_DB_PER_TILT = 2.0
-HAMMARBERG_PER_ALPHA = -1.15
-HNR_DB_PER_TILT = -0.6
-HNR_DB_PER_BREATHINESS = -5.0
-JITTER_PCT_PER_SD = 25.0        # measured jitter points per unit s.d. of the per-frame F0 noise
-SHIMMER_DB_PER_SD = 0.2         # measured shimmer dB per dB s.d. of the per-frame level noise
+# Steering gains, measured on the stage's own output (12 neutral eSpeak NG renderings: 4 voices
+# x 3 sentences, 16 kHz; `python benchmarks/speech.py` re-measures the result, not these):
+ALPHA_DB_PER_TILT = 2.0           # alpha ratio rises ~2 dB per dB/octave of tilt ...
+HAMMARBERG_PER_ALPHA = -1.15      # ... while the Hammarberg index falls 1.15x as much
+# HNR moves with everything the stage does; breathiness makes up the difference to the target:
+HNR_DB_PER_TILT = -0.75           # per dB/octave
+HNR_DB_PER_F0_ST = 0.25           # per semitone of F0 level
+HNR_DB_PER_SD_OCTAVE = -2.0       # per doubling of the F0 standard deviation
+HNR_DB_PER_JITTER = -70.0         # per unit s.d. of the per-frame F0 noise
+HNR_DB_PER_TEMPO_LOG = -5.0       # per unit of ln(tempo)
+BREATHINESS_HNR = (4.3, 5.7)      # HNR falls 4.3 b + 5.7 b^2 dB with breathiness b
+JITTER_PCT_PER_SD = 28.0          # measured jitter points per unit s.d. of the per-frame F0 noise
+SHIMMER_DB = (0.05, 0.0475)       # measured shimmer rises 0.05 s + 0.0475 s^2 dB with level noise s.d. s (dB)
 
 
 def targets(emotion: str, intensity: float, reference: dict[str, float]) -> dict[str, float]:
@@ -86,15 +90,23 @@ def voice(emotion: str, intensity: float, reference: dict[str, float], tempo: fl
     p, k = VOCAL[emotion], float(np.clip(intensity, 0.0, 1.0))
     t = targets(emotion, intensity, reference)
     tilt = p.alpha_ratio_db * k / ALPHA_DB_PER_TILT
-    breathiness = (p.hnr_db * k - HNR_DB_PER_TILT * tilt) / HNR_DB_PER_BREATHINESS
+    jitter = max(p.jitter_pct * k, 0.0) / JITTER_PCT_PER_SD
+    side_effects = (HNR_DB_PER_TILT * tilt + HNR_DB_PER_F0_ST * p.f0_st * k
+                    + HNR_DB_PER_SD_OCTAVE * math.log2(p.f0_variability ** k) + HNR_DB_PER_JITTER * jitter
+                    + HNR_DB_PER_TEMPO_LOG * math.log(tempo))
     return Voice(
         f0_mean_hz=_finite_or_none(reference["f0_mean_hz"] * 2 ** (t["f0_mean_st"] / 12)),
         f0_sd_st=_finite_or_none(t["f0_sd_st"]),
         declination_st_s=p.declination_st_s * k, final_rise_st=p.final_rise_st * k,
-        jitter=max(p.jitter_pct * k, 0.0) / JITTER_PCT_PER_SD,
-        shimmer_db=max(p.shimmer_db * k, 0.0) / SHIMMER_DB_PER_SD,
-        tilt_db_oct=tilt, breathiness=float(np.clip(breathiness, 0.0, 0.9)),
+        jitter=jitter, shimmer_db=_inverse_quadratic(SHIMMER_DB, p.shimmer_db * k),
+        tilt_db_oct=tilt, breathiness=min(_inverse_quadratic(BREATHINESS_HNR, side_effects - p.hnr_db * k), 0.9),
         tempo=tempo, level_db=_finite_or_none(t["level_db"]))
+
+
+def _inverse_quadratic(coefficients: tuple[float, float], y: float) -> float:
+    """The x >= 0 with ``a x + c x^2 = y`` (0 when y <= 0)."""
+    a, c = coefficients
+    return 0.0 if y <= 0 else (-a + math.sqrt(a * a + 4 * c * y)) / (2 * c)
 
 
 def met(target: dict[str, float], measured: dict[str, float]) -> dict[str, bool]:
