@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from factory.affect import FACS_PROTOTYPES
-from factory.recipe import FaceSettings
+from factory.faces.procedural_generator import FaceSettings
+from factory.faces.diffusers_generator import DiffusersFaceSettings
 from factory.spec import Episode, SampleSpec
 
 EMOTIONS = sorted(FACS_PROTOTYPES)
@@ -25,7 +26,7 @@ def specs(n: int) -> list[SampleSpec]:
 
 def procedural(n: int = 256, size: int = 256) -> float:
     """Images/s of the procedural renderer (PNG encoded, labels included), one core."""
-    from factory.generators.face_procedural import ProceduralFaceGenerator
+    from factory.faces.procedural_generator import ProceduralFaceGenerator
 
     gen = ProceduralFaceGenerator(FaceSettings(size=size))
     gen.generate(specs(8))
@@ -41,10 +42,10 @@ def diffusion(folder: Path, n: int = 32, size: int = 64, steps: int = 4, batch_s
     import torch
     from diffusers import AutoPipelineForText2Image
 
-    from factory.generators.face_diffusers import DiffusersFaceGenerator, compose_prompt, pick_device, sample_seed
+    from factory.faces.diffusers_generator import DiffusersFaceGenerator, compose_prompt, pick_device, sample_seed
 
     device = pick_device("auto")
-    settings = FaceSettings(backend="diffusers", model=str(folder), size=size, steps=steps, guidance=0.0,
+    settings = DiffusersFaceSettings(backend="diffusers", model=str(folder), size=size, steps=steps, guidance=0.0,
                             batch_size=batch_size)
     ours = DiffusersFaceGenerator(settings)
     batch = specs(n)
@@ -78,7 +79,7 @@ def diffusion(folder: Path, n: int = 32, size: int = 64, steps: int = 4, batch_s
 
 def run() -> list[dict]:
     """Rows for docs/benchmarks.md."""
-    from factory.faces.tiny_models import build_tiny_sd
+    from tiny_models import build_tiny_sd
 
     rows = []
     for size in (128, 256):

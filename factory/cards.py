@@ -48,7 +48,7 @@ EXTENSIONS = {"json": "labels, demographics, episode timestamps, targets and mea
 def _model_license(ref: str) -> Optional[str]:
     """The `license:` of a model's card if it is available offline (local folder or Hub cache)."""
     try:
-        from factory.model_refs import looks_like_path
+        from factory.models import looks_like_path
 
         readme = None
         if looks_like_path(ref):

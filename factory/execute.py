@@ -33,7 +33,7 @@ def build_generators(recipe: Recipe) -> dict[str, Generator]:
     """The recipe's generators, built once per process."""
     key = recipe.hash()
     if key not in _GENERATORS:
-        _GENERATORS[key] = {m: load_generator(m, s) for m, s in recipe.modalities.enabled().items()}
+        _GENERATORS[key] = {m: load_generator(m, s) for m, s in recipe.modalities.items()}
     return _GENERATORS[key]
 
 

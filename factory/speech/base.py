@@ -5,7 +5,7 @@ A backend subclasses `SpeechGenerator` and implements `render(plans)`: one rende
 planned utterance, with whatever prosody the backend can set itself (eSpeak NG: pitch, range,
 rate, volume; neural models: none). Everything else happens here, identically for all backends:
 
-1. `plan`: the transcript (`factory.text`) and the time window the episode leaves for speech;
+1. `plan`: the transcript (`factory.speech.text`) and the time window the episode leaves for speech;
 2. the **person's neutral reference**: each person (identity and locale) speaks every neutral
    carrier line of the locale once, neutrally; each goes through the emotion stage with
    nothing to change and is measured (`factory.speech.measure`), and the measures are
@@ -26,19 +26,20 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Mapping, Optional, Sequence
 
 import numpy as np
+from pydantic import Field
 
-from factory import espeak, prosody
 from factory.affect import VOCAL
 from factory.errors import FactoryError
-from factory.generators import SampleParts
+from factory.generators import GeneratorSettings, OutputFile, SampleParts
 from factory.spec import Episode, SampleSpec
-from factory.speech import vocal_targets
+from factory.speech import espeak_ng as espeak
+from factory.speech import prosody, vocal_targets
 from factory.speech.emotion_stage import Voice, emotion_stage
 from factory.speech.measure import ipa_syllables, speech_measure
-from factory.text import Transcripts, banks, language
+from factory.speech.text import Transcripts, banks, language
 
 LATENCY_S = 0.3     # speech starts at least this long after the stimulus onset
 TAIL_S = 0.2        # and ends at least this long before the episode ends
@@ -86,11 +87,28 @@ def estimate_seconds(text: str, locale: str) -> float:
     return len(text) / _CHARS_PER_S.get(language(locale), _DEFAULT_CHARS_PER_S)
 
 
+class SpeechSettings(GeneratorSettings):
+    """Speech and its transcript (every backend)."""
+
+    backend: str = "espeak"
+    text: Literal["neutral", "congruent"] = "neutral"
+    text_model: Optional[str] = None         # transformers text-generation model for congruent scripts
+    sample_rate: int = Field(16000, ge=8000, le=48000)
+    emotion_stage: bool = True               # the WORLD emotion stage (factory.speech.emotion_stage)
+
+
 class SpeechGenerator:
     """Base of the speech backends; see the module docstring."""
 
     modality: ClassVar[str] = "speech"
     backend: ClassVar[str] = ""
+    Settings: ClassVar[type[GeneratorSettings]] = SpeechSettings
+    files: ClassVar[tuple[OutputFile, ...]] = (
+        OutputFile("flac", "audio/flac", "speech of the whole episode, mono FLAC; the utterance starts "
+                                         "after the stimulus onset (start/end in the JSON)"),
+        OutputFile("txt", "text/plain", "the transcript of the utterance, UTF-8"),
+    )
+    licence: ClassVar[str] = ""
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
@@ -137,7 +155,7 @@ class SpeechGenerator:
             measures = []
             for p, r, n in zip(lines, self.render(lines), counts):
                 audio = self._prepare(r.audio, r.sample_rate)
-                if self.settings.prosody_transform:
+                if self.settings.emotion_stage:
                     audio = self._trim(emotion_stage(audio, self.sample_rate, Voice(), p.spec.identity_rng("speech-voice")))
                 measures.append(speech_measure(audio, self.sample_rate, n))
             self._references[key] = average_measures(measures)
@@ -207,7 +225,7 @@ class SpeechGenerator:
         """Run the emotion stage, measure, fit, place and encode one rendered utterance."""
         spec = plan.spec
         audio = self._prepare(rendered.audio, rendered.sample_rate)
-        if self.settings.prosody_transform:
+        if self.settings.emotion_stage:
             voice = vocal_targets.voice(spec.emotion, spec.intensity, reference, plan.ratios.rate / rendered.tempo)
             audio = self._trim(emotion_stage(audio, self.sample_rate, voice, spec.rng("speech-voice")))
         audio, fitted = self._fit(audio, spec.episode)
@@ -221,7 +239,7 @@ class SpeechGenerator:
             "text": plan.text, "text_source": plan.text_source,
             "start": round(start, 4), "end": round(start + audio.size / self.sample_rate, 4),
             "sample_rate": self.sample_rate, "time_compression": round(fitted, 4),
-            "syllables": int(measured["syllables"]), "emotion_stage": bool(self.settings.prosody_transform),
+            "syllables": int(measured["syllables"]), "emotion_stage": bool(self.settings.emotion_stage),
             "reference": _finite({k: reference[k] for k in REFERENCE_KEYS}, 3),
             "target": _finite(target, 3), "measured": _finite(relative, 3),
             "met": vocal_targets.met(target, relative),

@@ -9,11 +9,12 @@ the 68 landmarks in pixels, the pose and the time.
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import PIL
 from PIL import Image
+from pydantic import Field
 
 import factory
 from factory.affect import FACS_PROTOTYPES, MONK_SKIN_TONES
@@ -23,7 +24,7 @@ from factory.faces.expression import (UNILATERAL, au_key, envelope, frame_times,
 from factory.faces.geometry import Pose, au_basis, expression_landmarks, measure_aus, neutral_landmarks
 from factory.faces.identity import FaceIdentity, draw_identity
 from factory.faces.render import render
-from factory.generators import SampleParts
+from factory.generators import GeneratorSettings, OutputFile, SampleParts
 from factory.spec import SampleSpec
 
 # Head pose spread (degrees, SD and limit): *chosen* small, near-frontal portraits.
@@ -73,11 +74,28 @@ def _round_lm(px: np.ndarray) -> list[list[float]]:
     return np.round(px, 2).tolist()
 
 
+class FaceSettings(GeneratorSettings):
+    """The face, rendered at the episode's apex (or as frames along the timeline)."""
+
+    backend: str = "procedural"
+    size: int = Field(256, ge=32, le=2048)
+    frames: Optional[int] = Field(None, ge=2, le=64)
+
+
+FACE_FILES = (
+    OutputFile("png", "image/png", "the face at the expression's apex, RGB PNG"),
+    OutputFile("frame*.png", "image/png", "with `frames: K`: the face at K times from onset to offset"),
+)
+
+
 class ProceduralFaceGenerator:
     """`face.procedural`: FACS-driven parametric faces with exact labels."""
 
     modality = "face"
     backend = "procedural"
+    Settings = FaceSettings
+    files = FACE_FILES
+    licence = "affect-factory (Apache-2.0): procedural renderer, no model or data files"
 
     def __init__(self, settings: Any):
         self.settings = settings

@@ -9,7 +9,7 @@ literature: women's F0 falls with age, men's rises slightly after 60, and older 
 ~10 % slower): see `age_factors`.
 
 Emotion. eSpeak NG sets what it sets well: the emotion's `VOCAL` profile at the sample's
-intensity (`factory.prosody.ratios`) is mapped onto its parameters: pitch level through its
+intensity (`factory.speech.prosody.ratios`) is mapped onto its parameters: pitch level through its
 exponential pitch table (parameter 50 is the voice's own pitch) with a measured gain
 (`PITCH_GAIN`; it saturates near x1.6), pitch range linearly (50 = the voice's own), rate in
 words per minute, volume as linear amplitude (from 60, so +6 dB does not clip). The emotion
@@ -17,7 +17,7 @@ stage (`factory.speech.emotion_stage`) then brings F0, level and voice quality t
 and leaves the rate as eSpeak NG made it.
 
 Determinism. All of a shard's utterances (each person's neutral reference first, then every
-sample) go through one `factory.espeak.synthesize` call, a fresh seeded child process.
+sample) go through one `factory.speech.espeak_ng.synthesize` call, a fresh seeded child process.
 """
 from __future__ import annotations
 
@@ -27,10 +27,10 @@ from typing import Sequence
 
 import numpy as np
 
-from factory import espeak
-from factory.espeak import LOCALE_VOICES
-from factory.generators.speech_base import Plan, Rendered, SpeechGenerator, slowest_rate
-from factory.prosody import Ratios, active_span
+from factory.speech import espeak_ng as espeak
+from factory.speech.base import Plan, Rendered, SpeechGenerator, slowest_rate
+from factory.speech.espeak_ng import LOCALE_VOICES
+from factory.speech.prosody import Ratios, active_span
 from factory.spec import SampleSpec
 
 MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
@@ -96,6 +96,7 @@ class EspeakSpeechGenerator(SpeechGenerator):
     """Speech with eSpeak NG (offline); see the module docstring."""
 
     backend = "espeak"
+    licence = "eSpeak NG (GPL-3.0-or-later), run as a separate library through espeakng-loader; its voices carry the same terms"
 
     def supported_locales(self) -> list[str]:
         """Locales with an eSpeak NG voice and neutral transcripts."""
