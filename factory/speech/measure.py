@@ -170,19 +170,26 @@ def _phonation_seconds(active: np.ndarray) -> float:
 
 
 def ipa_syllables(ipa: str) -> int:
-    """Syllables of an IPA transcription: runs of vowel letters (length and nasal marks and other
-    diacritics continue a run, so diphthongs count once)."""
-    count, in_vowel = 0, False
-    for ch in ipa:
-        if ch in _IPA_VOWELS:
-            count += not in_vowel
-            in_vowel = True
-        elif not (ch in "ːˑ" or unicodedata.combining(ch)):
-            in_vowel = False
+    """Syllables of an IPA transcription: vowels, a diphthong counting once (length, nasal and
+    other diacritics belong to their vowel). In eSpeak NG's tone languages (Mandarin, ...) every
+    syllable carries a tone digit: those are counted."""
+    tones = sum(ch.isdigit() for ch in ipa)
+    if tones:
+        return tones
+    vowels = "".join(ch for ch in ipa if ch in _IPA_VOWELS or not (ch in "ːˑ" or unicodedata.combining(ch)))
+    count, i = 0, 0
+    while i < len(vowels):
+        if vowels[i] in _IPA_VOWELS:
+            count += 1
+            i += 2 if vowels[i:i + 2] in _DIPHTHONGS else 1
+        else:
+            i += 1
     return count
 
 
-_IPA_VOWELS = set("aeiouyæøœɶɐɑɒɔəɘɚɛɜɝɞɤɨɪɯɵʉʊʌʏᵻɯ")
+_IPA_VOWELS = set("aeiouyæøœɶɐɑɒɔəɘɚɛɜɝɞɤɨɪɯɵʉʊʌʏᵻ")
+_DIPHTHONGS = {"aɪ", "aʊ", "eɪ", "oʊ", "ɔɪ", "əʊ", "eə", "ɪə", "ʊə", "ɛə", "ɑɪ", "ɑʊ", "ɔʏ",
+               "ai", "au", "ei", "eu", "oi", "ou", "ui", "ao", "iɛ", "uo", "ia", "ie", "ua", "ue"}
 
 
 def _syllable_nuclei(level: np.ndarray, voiced: np.ndarray) -> int:

@@ -10,8 +10,8 @@ HNR                 harmonics-to-noise ratio from the autocorrelation at the pit
                     ``10 log10(r / (1 - r))`` (lower: breathier, noisier voice)
 jitter (local)      mean absolute difference of consecutive pitch periods over the mean
                     period, percent
-shimmer (local)     mean absolute dB difference of the peak-to-peak amplitudes of
-                    consecutive periods, dB
+shimmer (local)     mean absolute dB difference of the peak amplitudes of consecutive
+                    periods, dB
 ==================  =======================================================================
 
 eGeMAPS takes the arithmetic mean of the frame values over voiced frames; so do we. Periods
@@ -64,9 +64,10 @@ def jitter_shimmer(y: np.ndarray, sr: int, runs: list[tuple[int, int, float]]) -
 
 
 def _periods(seg: np.ndarray, expected: float) -> tuple[np.ndarray, np.ndarray]:
-    """Consecutive period lengths (samples, fractional) and peak-to-peak amplitudes of a voiced
-    segment whose period is about `expected` samples."""
-    half = int(round(expected / 2))
+    """Consecutive period lengths (samples, fractional) and peak amplitudes of a voiced segment
+    whose period is about `expected` samples. Marks start at the first period's peak and follow
+    it period by period, so each amplitude is the largest |x| within a quarter period of a mark."""
+    half, quarter = int(round(expected / 2)), max(1, int(round(expected / 4)))
     lo_lag, hi_lag = int(expected * 0.75), int(np.ceil(expected * 1.25))
     if seg.size < 2 * hi_lag + 2 * half + 2 or half < 2:
         return np.empty(0), np.empty(0)
@@ -87,6 +88,6 @@ def _periods(seg: np.ndarray, expected: float) -> tuple[np.ndarray, np.ndarray]:
             frac = 0.5 * (cc[k - 1] - cc[k + 1]) / denom if denom < 0 else 0.0
         following = mark + lags[k] + frac
         lengths.append(following - position)
-        amps.append(float(np.ptp(seg[mark:mark + lags[k]])))
+        amps.append(float(np.max(np.abs(seg[mark - quarter:mark + quarter + 1]))))
         position = following
     return np.asarray(lengths), np.asarray(amps)
