@@ -114,8 +114,9 @@ def test_stage_moves_what_it_claims(clips):
     assert narrow["f0_sd_st"] < 0.8 * base["f0_sd_st"]
     fast = speech_measure(emotion_stage(y, SR, Voice(tempo=1.3), rng), SR)
     assert base["duration_s"] / fast["duration_s"] == pytest.approx(1.3, rel=0.08)
-    bright = speech_measure(emotion_stage(y, SR, Voice(tilt_db_oct=3), rng), SR)
-    assert bright["alpha_ratio_db"] > base["alpha_ratio_db"] + 4 and bright["hammarberg_db"] < base["hammarberg_db"] - 4
+    bright = speech_measure(emotion_stage(y, SR, Voice(alpha_ratio_change_db=6), rng), SR)
+    assert bright["alpha_ratio_db"] - base["alpha_ratio_db"] == pytest.approx(6, abs=1.5)
+    assert bright["hammarberg_db"] < base["hammarberg_db"] - 4
     breathy = speech_measure(emotion_stage(y, SR, Voice(breathiness=0.6), rng), SR)
     assert breathy["hnr_db"] < base["hnr_db"] - 2
     rough = speech_measure(emotion_stage(y, SR, Voice(jitter=0.04, shimmer_db=4), rng), SR)

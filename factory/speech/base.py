@@ -8,10 +8,12 @@ rate, volume; neural models: none). Everything else happens here, identically fo
 1. `plan`: the transcript (`factory.speech.text`) and the time window the episode leaves for speech;
 2. the **person's neutral reference**: each person (identity and locale) speaks every neutral
    carrier line of the locale once, neutrally; each goes through the emotion stage with
-   nothing to change and is measured (`factory.speech.measure`), and the measures are
-   averaged. Every target of that person's samples is relative to it
-   (`factory.speech.vocal_targets`). It is a pure function of the person (rendered apart from
-   the shard, seeded from the person), so it is measured once per person and process;
+   nothing to change and is measured (`factory.speech.measure`). A sample's targets
+   (`factory.speech.vocal_targets`) are relative to the person's neutral rendering of the same
+   line (articulation rate, F0 range and spectral balance depend on the words), or to their
+   mean over the lines when the sample says something else (congruent or model-written text).
+   It is a pure function of the person (rendered apart from the shard, seeded from the
+   person), so it is measured once per person and process;
 3. `finish`: resample to the dataset's rate, trim silence, run the **emotion stage**
    (`factory.speech.emotion_stage`, WORLD) toward the targets, measure the output, derive
    ``met`` flags, fit into the window, place the utterance on the episode's timeline and
@@ -114,7 +116,7 @@ class SpeechGenerator:
         self.settings = settings
         self.sample_rate = int(settings.sample_rate)
         self.transcripts = Transcripts(settings.text, settings.text_model, getattr(settings, "device", "auto"))
-        self._references: dict[tuple[int, str], dict[str, float]] = {}
+        self._references: dict[tuple[int, str], dict[str, Any]] = {}
         self._syllables: dict[tuple[str, str], int | None] = {}
 
     # ------------------------------------------------------------ protocol
@@ -145,20 +147,26 @@ class SpeechGenerator:
         return [self.finish(*args) for args in zip(plans, rendered, references, syllables)]
 
     def reference(self, plan: Plan) -> dict[str, float]:
-        """The neutral reference of the plan's person (cached per process): their neutral voice
-        on each neutral carrier line of the locale, through the stage with nothing to change,
-        measured and averaged."""
+        """The neutral reference of the plan's person: their neutral voice on the plan's own line
+        when it is one of the locale's neutral carrier lines, else their mean over those lines."""
+        person = self.person_reference(plan)
+        return person["lines"].get(plan.text, person["mean"])
+
+    def person_reference(self, plan: Plan) -> dict[str, Any]:
+        """A person's neutral voice on each neutral carrier line of the locale, through the stage
+        with nothing to change, measured (cached per process): ``{"lines": {text: measures},
+        "mean": measures}``."""
         key = (plan.spec.identity_seed, plan.locale)
         if key not in self._references:
             lines = reference_plans(plan)
             counts = self.syllables([(p.locale, p.text) for p in lines])
-            measures = []
+            measures = {}
             for p, r, n in zip(lines, self.render(lines), counts):
                 audio = self._prepare(r.audio, r.sample_rate)
                 if self.settings.emotion_stage:
                     audio = self._trim(emotion_stage(audio, self.sample_rate, Voice(), p.spec.identity_rng("speech-voice")))
-                measures.append(speech_measure(audio, self.sample_rate, n))
-            self._references[key] = average_measures(measures)
+                measures[p.text] = speech_measure(audio, self.sample_rate, n)
+            self._references[key] = {"lines": measures, "mean": average_measures(list(measures.values()))}
         return self._references[key]
 
     def syllables(self, lines: Sequence[tuple[str, str]]) -> list[int | None]:

@@ -10,8 +10,9 @@ aperiodicity envelope, each per 10 ms frame; the stage edits each and resynthesi
   (semitones over the last 300 ms, e.g. surprise) are added to the shape;
 * jitter: independent Gaussian perturbation of F0 per voiced frame (about one pitch period);
 * shimmer: independent Gaussian level perturbation per voiced frame (dB);
-* spectral tilt (vocal effort): a gain rising or falling by ``tilt_db_oct`` per octave above
-  500 Hz on the spectral envelope;
+* spectral tilt (vocal effort): a gain rising or falling by a constant number of dB per octave
+  above 500 Hz on the spectral envelope, solved on the utterance's own envelope so that its
+  alpha ratio (energy 1-5 kHz over 50 Hz-1 kHz) changes by ``alpha_ratio_change_db``;
 * breathiness: aperiodicity raised toward 1 (noise), more at high frequencies;
 * tempo: frames played back at ``tempo`` times their analysis rate (pitch unchanged);
 * level: the result scaled to the target active level (dBFS), peaks limited to 0.99.
@@ -43,7 +44,7 @@ class Voice:
     final_rise_st: float = 0.0
     jitter: float = 0.0          # s.d. of the per-frame F0 perturbation, fraction of F0
     shimmer_db: float = 0.0      # s.d. of the per-frame level perturbation, dB
-    tilt_db_oct: float = 0.0
+    alpha_ratio_change_db: float = 0.0   # spectral tilt, as the change of the envelope's alpha ratio
     breathiness: float = 0.0     # -1 (no noise) .. 0 (as analysed) .. 1 (all noise)
     tempo: float = 1.0           # > 1 faster
     level_db: float | None = None
@@ -62,7 +63,9 @@ def emotion_stage(audio: np.ndarray, sr: int, voice: Voice, rng: np.random.Gener
     freqs = np.linspace(0, sr / 2, sp.shape[1])
     voiced = f0 > 0
     f0 = _contour(f0, voiced, voice, rng)
-    sp = sp * _tilt_gain(freqs, voice.tilt_db_oct)[None, :]
+    if voice.alpha_ratio_change_db:
+        tilt = tilt_for_alpha_change(sp[voiced] if voiced.any() else sp, freqs, voice.alpha_ratio_change_db)
+        sp = sp * _tilt_gain(freqs, tilt)[None, :]
     if voice.shimmer_db > 0:
         sp[voiced] *= 10 ** (rng.normal(0.0, voice.shimmer_db, voiced.sum()) / 10)[:, None]
     ap = _breathy(ap, freqs, voice.breathiness)
@@ -110,6 +113,23 @@ def _contour(f0: np.ndarray, voiced: np.ndarray, voice: Voice, rng: np.random.Ge
     if voice.jitter > 0:
         out[voiced] *= 1 + rng.normal(0.0, voice.jitter, voiced.sum())
     return np.clip(out, 0.0, F0_CEIL * 1.5)
+
+
+def tilt_for_alpha_change(sp: np.ndarray, freqs: np.ndarray, change_db: float) -> float:
+    """The tilt (dB/octave above `TILT_PIVOT_HZ`) that changes the alpha ratio of the mean
+    envelope `sp` (frames x bins) by `change_db` (bisection; the change grows with the tilt)."""
+    mean = sp.mean(axis=0)
+    low, high = (freqs >= 50) & (freqs < 1000), (freqs >= 1000) & (freqs < 5000)
+
+    def alpha(tilt: float) -> float:
+        shaped = mean * _tilt_gain(freqs, tilt)
+        return 10 * np.log10(shaped[high].sum() / shaped[low].sum())
+
+    target, lo, hi = alpha(0.0) + change_db, -12.0, 12.0
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if alpha(mid) < target else (lo, mid)
+    return (lo + hi) / 2
 
 
 def _tilt_gain(freqs: np.ndarray, db_per_octave: float) -> np.ndarray:

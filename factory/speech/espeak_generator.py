@@ -8,13 +8,15 @@ pitch flutter imitates an older voice), a personal pitch level (+-3.5 % s.d.; th
 literature: women's F0 falls with age, men's rises slightly after 60, and older adults speak
 ~10 % slower): see `age_factors`.
 
-Emotion. eSpeak NG sets what it sets well: the emotion's `VOCAL` profile at the sample's
-intensity (`factory.speech.prosody.ratios`) is mapped onto its parameters: pitch level through its
-exponential pitch table (parameter 50 is the voice's own pitch) with a measured gain
-(`PITCH_GAIN`; it saturates near x1.6), pitch range linearly (50 = the voice's own), rate in
-words per minute, volume as linear amplitude (from 60, so +6 dB does not clip). The emotion
-stage (`factory.speech.emotion_stage`) then brings F0, level and voice quality to the targets
-and leaves the rate as eSpeak NG made it.
+Emotion. eSpeak NG sets what it sets well, the speaking rate (words per minute, from the
+emotion's `VOCAL` rate at the sample's intensity); the emotion stage
+(`factory.speech.emotion_stage`) makes the rest: F0 level, range and contour, level and voice
+quality. eSpeak NG's own pitch also changes its spectral balance and caps near x1.6, so the stage
+starts from the voice's neutral pitch. With ``emotion_stage: false`` eSpeak NG's parameters
+carry all of the prosody, as before the stage existed: pitch level through its exponential
+pitch table (parameter 50 is the voice's own pitch) with a measured gain (`PITCH_GAIN`),
+pitch range linearly (50 = the voice's own), volume as linear amplitude (from 45, about
+-26 dBFS, so +6 dB does not clip).
 
 Determinism. All of a shard's utterances (each person's neutral reference first, then every
 sample) go through one `factory.speech.espeak_ng.synthesize` call, a fresh seeded child process.
@@ -36,7 +38,7 @@ from factory.spec import SampleSpec
 MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
 FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
 BASE_RATE_WPM = 175
-BASE_VOLUME = 60
+BASE_VOLUME = 45           # about -26 dBFS: room for +6 dB (anger) below full scale
 # Measured: eSpeak NG's mean F0 moves as ``2 ** (0.72 * (p - 50) / 50)`` with its pitch parameter
 # p (its pitch table alone would give exponent 1; intonation contours dilute it), saturating
 # near x1.63 at p = 100. We divide by this gain so ratios land on target.
@@ -107,13 +109,14 @@ class EspeakSpeechGenerator(SpeechGenerator):
         return {**super().versions(), "espeak-ng": espeak.library_version()}
 
     def render(self, plans: Sequence[Plan]) -> list[Rendered]:
-        """Every plan of the shard at the emotion's pitch, range, rate and volume, in one seeded
-        child process."""
+        """Every plan of the shard in one seeded child process: at the emotion's rate (the stage
+        does the rest), or with all of eSpeak NG's own prosody when the stage is off."""
         calls, names = [], []
         for p in plans:
             person = voice_identity(p.spec)
             voice = LOCALE_VOICES[p.locale]
-            calls.append(utterance(voice, person, p.text, p.ratios))
+            own = Ratios(1.0, 1.0, p.ratios.rate, 0.0) if self.settings.emotion_stage else p.ratios
+            calls.append(utterance(voice, person, p.text, own))
             names.append(f"{voice}+{person.variant}")
         pcm = espeak.synthesize(calls)
         return [Rendered(np.frombuffer(b, dtype="<i2").astype(np.float32) / 32768.0, espeak.SAMPLE_RATE, name,

@@ -22,7 +22,7 @@ from factory.speech.base import Plan, Rendered, SpeechGenerator, SpeechSettings
 from factory.spec import SampleSpec
 from factory.speech.text import banks
 
-REFERENCE_PEAK = 0.4   # model output is normalized to this peak, leaving room for +6 dB
+REFERENCE_LEVEL_DB = -26.0   # model output is normalized to this active level, dBFS
 
 
 class NeuralSpeechSettings(SpeechSettings):
@@ -113,7 +113,7 @@ class NeuralSpeechGenerator(SpeechGenerator):
         return names[int(spec.identity_rng("voice").integers(len(names)))]
 
     def render(self, plans: Sequence[Plan]) -> list[Rendered]:
-        """Seeded model output, its silences trimmed and its peak normalized."""
+        """Seeded model output, its silences trimmed and its level normalized."""
         import torch
         out = []
         for plan in plans:
@@ -124,7 +124,7 @@ class NeuralSpeechGenerator(SpeechGenerator):
             audio = np.asarray(audio, dtype=np.float32).reshape(-1)
             lo, hi = prosody.active_span(audio, sr)
             voice = f"{ref}:{speaker}" if speaker else ref
-            out.append(Rendered(_normalize(audio[lo:hi]), sr, voice))
+            out.append(Rendered(_normalize(audio[lo:hi], sr), sr, voice))
         return out
 
     def device(self) -> str:
@@ -132,6 +132,9 @@ class NeuralSpeechGenerator(SpeechGenerator):
         from factory.models import pick_device
         return pick_device(self.settings.device, "modalities.speech.device")
 
-def _normalize(audio: np.ndarray) -> np.ndarray:
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    return audio * (REFERENCE_PEAK / peak) if peak > 0 else audio
+def _normalize(audio: np.ndarray, sr: int) -> np.ndarray:
+    """`audio` at `REFERENCE_LEVEL_DB` (active RMS), the level eSpeak NG speaks at, leaving room
+    for +6 dB below full scale."""
+    lo, hi = prosody.active_span(audio, sr)
+    rms = float(np.sqrt(np.mean(audio[lo:hi] ** 2))) if hi > lo else 0.0
+    return audio * (10 ** (REFERENCE_LEVEL_DB / 20) / rms) if rms > 0 else audio

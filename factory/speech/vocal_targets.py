@@ -47,23 +47,28 @@ TOLERANCE: dict[str, tuple[str, float]] = {
 }
 # Steering gains, measured on the stage's own output (12 neutral eSpeak NG renderings: 4 voices
 # x 3 sentences, 16 kHz; `python benchmarks/speech.py` re-measures the result, not these):
-ALPHA_DB_PER_TILT = 2.0           # alpha ratio rises ~2 dB per dB/octave of tilt ...
-HAMMARBERG_PER_ALPHA = -1.15      # ... while the Hammarberg index falls 1.15x as much
-# HNR moves with everything the stage does; breathiness makes up the difference to the target:
-HNR_DB_PER_TILT = -0.75           # per dB/octave
+HAMMARBERG_PER_ALPHA = -1.15      # the Hammarberg index falls 1.15x as much as a tilt raises the alpha ratio
+ALPHA_DB_PER_TILT = 2.0           # alpha ratio rises ~2 dB per dB/octave of tilt
+HNR_DB_PER_TILT = -0.75           # per dB/octave of tilt
+HNR_DB_PER_JITTER = -70.0         # per unit s.d. of the per-frame F0 noise
+BREATHINESS_HNR = (4.3, 5.7)      # HNR falls 4.3 b + 5.7 b^2 dB with breathiness b
+JITTER_PCT_PER_SD = 28.0          # jitter points per unit s.d. of the per-frame F0 noise
+SHIMMER_DB = (0.05, 0.0475)       # shimmer rises 0.05 s + 0.0475 s^2 dB with level noise s.d. s (dB)
+# Prosody moves HNR and jitter by itself (periods change faster when F0 moves more, or speech is
+# faster); targets include these expected changes, and the table's columns are voice quality
+# on top of them:
 HNR_DB_PER_F0_ST = 0.25           # per semitone of F0 level
 HNR_DB_PER_SD_OCTAVE = -2.0       # per doubling of the F0 standard deviation
-HNR_DB_PER_JITTER = -70.0         # per unit s.d. of the per-frame F0 noise
-HNR_DB_PER_TEMPO_LOG = -5.0       # per unit of ln(tempo)
-BREATHINESS_HNR = (4.3, 5.7)      # HNR falls 4.3 b + 5.7 b^2 dB with breathiness b
-JITTER_PCT_PER_SD = 28.0          # measured jitter points per unit s.d. of the per-frame F0 noise
-SHIMMER_DB = (0.05, 0.0475)       # measured shimmer rises 0.05 s + 0.0475 s^2 dB with level noise s.d. s (dB)
+HNR_DB_PER_RATE_LOG = -5.0        # per unit of ln(rate ratio)
+JITTER_PCT_PER_SD_OCTAVE = 0.6    # per doubling of the F0 standard deviation (none for narrowing)
+JITTER_PCT_PER_RATE_LOG = 1.3     # per unit of ln(rate ratio)
 
 
 def targets(emotion: str, intensity: float, reference: dict[str, float]) -> dict[str, float]:
     """Every `TARGETS` value for `emotion` at `intensity`, relative to the person's neutral
     `reference` (a `factory.speech.measure.speech_measure` result)."""
     p, k = VOCAL[emotion], float(np.clip(intensity, 0.0, 1.0))
+    hnr, jitter = prosody_side_effects(emotion, intensity)
     return {
         "f0_mean_st": p.f0_st * k,
         "f0_sd_st": reference["f0_sd_st"] * p.f0_variability ** k,
@@ -72,10 +77,20 @@ def targets(emotion: str, intensity: float, reference: dict[str, float]) -> dict
         "rate_syl_s": reference["rate_syl_s"] * p.rate ** k,
         "alpha_ratio_db": reference["alpha_ratio_db"] + p.alpha_ratio_db * k,
         "hammarberg_db": reference["hammarberg_db"] + HAMMARBERG_PER_ALPHA * p.alpha_ratio_db * k,
-        "hnr_db": reference["hnr_db"] + p.hnr_db * k,
-        "jitter_pct": reference["jitter_pct"] + p.jitter_pct * k,
+        "hnr_db": reference["hnr_db"] + hnr + p.hnr_db * k,
+        "jitter_pct": reference["jitter_pct"] + jitter + p.jitter_pct * k,
         "shimmer_db": reference["shimmer_db"] + p.shimmer_db * k,
     }
+
+
+def prosody_side_effects(emotion: str, intensity: float) -> tuple[float, float]:
+    """The HNR (dB) and jitter (points) change that the emotion's F0 and rate changes bring by
+    themselves."""
+    p, k = VOCAL[emotion], float(np.clip(intensity, 0.0, 1.0))
+    sd_octaves, rate_log = k * math.log2(p.f0_variability), k * math.log(p.rate)
+    hnr = HNR_DB_PER_F0_ST * p.f0_st * k + HNR_DB_PER_SD_OCTAVE * sd_octaves + HNR_DB_PER_RATE_LOG * rate_log
+    jitter = JITTER_PCT_PER_SD_OCTAVE * max(sd_octaves, 0.0) + JITTER_PCT_PER_RATE_LOG * rate_log
+    return hnr, jitter
 
 
 def relative(measured: dict[str, float], reference: dict[str, float]) -> dict[str, float]:
@@ -89,17 +104,16 @@ def voice(emotion: str, intensity: float, reference: dict[str, float], tempo: fl
     speed change the stage must still make (the backend may have made some itself)."""
     p, k = VOCAL[emotion], float(np.clip(intensity, 0.0, 1.0))
     t = targets(emotion, intensity, reference)
-    tilt = p.alpha_ratio_db * k / ALPHA_DB_PER_TILT
     jitter = max(p.jitter_pct * k, 0.0) / JITTER_PCT_PER_SD
-    side_effects = (HNR_DB_PER_TILT * tilt + HNR_DB_PER_F0_ST * p.f0_st * k
-                    + HNR_DB_PER_SD_OCTAVE * math.log2(p.f0_variability ** k) + HNR_DB_PER_JITTER * jitter
-                    + HNR_DB_PER_TEMPO_LOG * math.log(tempo))
+    # breathiness lowers HNR by what the tilt and the jitter noise do not already take off
+    lower_by = HNR_DB_PER_TILT * p.alpha_ratio_db * k / ALPHA_DB_PER_TILT + HNR_DB_PER_JITTER * jitter - p.hnr_db * k
     return Voice(
         f0_mean_hz=_finite_or_none(reference["f0_mean_hz"] * 2 ** (t["f0_mean_st"] / 12)),
         f0_sd_st=_finite_or_none(t["f0_sd_st"]),
         declination_st_s=p.declination_st_s * k, final_rise_st=p.final_rise_st * k,
         jitter=jitter, shimmer_db=_inverse_quadratic(SHIMMER_DB, p.shimmer_db * k),
-        tilt_db_oct=tilt, breathiness=min(_inverse_quadratic(BREATHINESS_HNR, side_effects - p.hnr_db * k), 0.9),
+        alpha_ratio_change_db=p.alpha_ratio_db * k,
+        breathiness=min(_inverse_quadratic(BREATHINESS_HNR, -lower_by), 0.9),
         tempo=tempo, level_db=_finite_or_none(t["level_db"]))
 
 
