@@ -23,7 +23,8 @@ duration_s        first to last active frame
 
 F0 comes from librosa's YIN (``librosa.yin``, 50-700 Hz, 10 ms hop), a frame counting as
 voiced when its normalized autocorrelation at the YIN period is at least 0.5, its level
-within 35 dB of the loudest frame and its F0 within 6 semitones of its neighbours' median. It is about 4x faster than pyin; `tests/test_speech_measure.py`
+within 35 dB of the loudest frame and its F0 within 6 semitones of its neighbours' median and
+10 of the utterance's. It is about 4x faster than pyin; `tests/test_speech_measure.py`
 and `benchmarks/speech.py` check it against pyin on the same clips.
 """
 from __future__ import annotations
@@ -43,6 +44,7 @@ LEVEL_FRAME = 400         # 25 ms window for the level contour (syllables, pause
 FMIN, FMAX = 50.0, 700.0
 VOICING_R = 0.5           # normalized autocorrelation at the period needed to call a frame voiced
 JUMP_ST = 6.0             # voiced frames this far from their neighbours' median are tracking errors
+OUTLIER_ST = 10.0         # ... and so are frames this far from the utterance's median
 SILENCE_DB = 35.0         # frames this far below the loudest are silence
 PAUSE_S = 0.1             # silent stretches at least this long are pauses, not phonation
 MEASURES = ("f0_mean_hz", "f0_mean_st", "f0_sd_st", "f0_range_st", "level_db", "rate_syl_s",
@@ -91,13 +93,15 @@ def f0_contour(audio: np.ndarray, sr: int) -> Contour:
 
 
 def _jumps(f0: np.ndarray) -> np.ndarray:
-    """Frames more than `JUMP_ST` semitones from the median of their 9 voiced neighbours: octave
-    errors and periodic noise that YIN, unlike pyin's HMM, does not smooth away."""
+    """Tracking errors that YIN, unlike pyin's HMM, does not smooth away: frames more than
+    `JUMP_ST` semitones from the median of their 9 voiced neighbours (isolated octave errors,
+    periodic noise), and frames more than `OUTLIER_ST` from the utterance's median (runs of
+    octave errors in low voices)."""
     from scipy.ndimage import median_filter
     if f0.size < 3:
         return np.zeros(f0.size, dtype=bool)
     st = 12 * np.log2(f0)
-    return np.abs(st - median_filter(st, size=9, mode="nearest")) > JUMP_ST
+    return (np.abs(st - median_filter(st, size=9, mode="nearest")) > JUMP_ST) | (np.abs(st - np.median(st)) > OUTLIER_ST)
 
 
 def _acf_at_period(frames: np.ndarray, lag: np.ndarray) -> np.ndarray:
