@@ -51,8 +51,8 @@ HAMMARBERG_PER_ALPHA = -1.15      # the Hammarberg index falls 1.15x as much as 
 ALPHA_DB_PER_TILT = 2.0           # alpha ratio rises ~2 dB per dB/octave of tilt
 HNR_DB_PER_TILT = -0.75           # per dB/octave of tilt
 HNR_DB_PER_JITTER = -70.0         # per unit s.d. of the per-frame F0 noise
-BREATHINESS_HNR = (4.3, 5.7)      # HNR falls 4.3 b + 5.7 b^2 dB with breathiness b
-JITTER_PCT_PER_SD = 28.0          # jitter points per unit s.d. of the per-frame F0 noise
+BREATHINESS_HNR = (3.0, 4.0)      # HNR falls 3 b + 4 b^2 dB with breathiness b
+JITTER_PCT_PER_SD = 18.0          # jitter points per unit s.d. of the per-frame F0 noise
 SHIMMER_DB = (0.05, 0.0475)       # shimmer rises 0.05 s + 0.0475 s^2 dB with level noise s.d. s (dB)
 # Prosody moves HNR and jitter by itself (periods change faster when F0 moves more, or speech is
 # faster); targets include these expected changes, and the table's columns are voice quality
@@ -60,8 +60,9 @@ SHIMMER_DB = (0.05, 0.0475)       # shimmer rises 0.05 s + 0.0475 s^2 dB with le
 HNR_DB_PER_F0_ST = 0.25           # per semitone of F0 level
 HNR_DB_PER_SD_OCTAVE = -2.0       # per doubling of the F0 standard deviation
 HNR_DB_PER_RATE_LOG = -5.0        # per unit of ln(rate ratio)
-JITTER_PCT_PER_SD_OCTAVE = 0.6    # per doubling of the F0 standard deviation (none for narrowing)
-JITTER_PCT_PER_RATE_LOG = 1.3     # per unit of ln(rate ratio)
+HNR_DB_PER_RISE_ST = -0.25        # per semitone of final rise
+JITTER_PCT_PER_SD_OCTAVE = 0.3    # per doubling of the F0 standard deviation (none for narrowing)
+JITTER_PCT_PER_RATE_LOG = 0.6     # per unit of ln(rate ratio)
 
 
 def targets(emotion: str, intensity: float, reference: dict[str, float]) -> dict[str, float]:
@@ -88,7 +89,8 @@ def prosody_side_effects(emotion: str, intensity: float) -> tuple[float, float]:
     themselves."""
     p, k = VOCAL[emotion], float(np.clip(intensity, 0.0, 1.0))
     sd_octaves, rate_log = k * math.log2(p.f0_variability), k * math.log(p.rate)
-    hnr = HNR_DB_PER_F0_ST * p.f0_st * k + HNR_DB_PER_SD_OCTAVE * sd_octaves + HNR_DB_PER_RATE_LOG * rate_log
+    hnr = (HNR_DB_PER_F0_ST * p.f0_st * k + HNR_DB_PER_SD_OCTAVE * sd_octaves + HNR_DB_PER_RATE_LOG * rate_log
+           + HNR_DB_PER_RISE_ST * p.final_rise_st * k)
     jitter = JITTER_PCT_PER_SD_OCTAVE * max(sd_octaves, 0.0) + JITTER_PCT_PER_RATE_LOG * rate_log
     return hnr, jitter
 
@@ -113,7 +115,7 @@ def voice(emotion: str, intensity: float, reference: dict[str, float], tempo: fl
         declination_st_s=p.declination_st_s * k, final_rise_st=p.final_rise_st * k,
         jitter=jitter, shimmer_db=_inverse_quadratic(SHIMMER_DB, p.shimmer_db * k),
         alpha_ratio_change_db=p.alpha_ratio_db * k,
-        breathiness=min(_inverse_quadratic(BREATHINESS_HNR, -lower_by), 0.9),
+        breathiness=min(_inverse_quadratic(BREATHINESS_HNR, lower_by), 0.9),
         tempo=tempo, level_db=_finite_or_none(t["level_db"]))
 
 
