@@ -96,33 +96,55 @@ def test_prosody_and_voice_quality_directions_measured_on_output(espeak, locale)
     assert anger["f0_mean_st"] > neutral["f0_mean_st"] + 3         # semitones re the person's neutral
     assert fear["f0_mean_st"] > neutral["f0_mean_st"] + 5          # beyond eSpeak NG's own x1.6 cap
     assert sad["f0_mean_st"] < neutral["f0_mean_st"] - 2
-    assert anger["f0_sd_st"] > 1.2 * neutral["f0_sd_st"] and fear["f0_sd_st"] > 1.1 * neutral["f0_sd_st"]
     assert sad["f0_sd_st"] < 0.9 * neutral["f0_sd_st"]
     assert anger["level_db"] > neutral["level_db"] + 3 and sad["level_db"] < neutral["level_db"] - 2
     assert anger["rate_syl_s"] > 1.1 * neutral["rate_syl_s"] and sad["rate_syl_s"] < 0.92 * neutral["rate_syl_s"]
     assert anger["alpha_ratio_db"] > neutral["alpha_ratio_db"] + 3          # tense, bright
     assert anger["hammarberg_db"] < neutral["hammarberg_db"] - 3
     assert sad["alpha_ratio_db"] < neutral["alpha_ratio_db"] - 1.5          # dark
-    assert fear["jitter_pct"] > neutral["jitter_pct"]                      # irregular voicing
 
 
-def test_espeak_meets_most_targets(espeak):
+@pytest.fixture(scope="module")
+def balanced(espeak):
+    """Every emotion twice in each of 5 locales, intensity 1, a female and a male person per locale."""
     emotions = ["neutral", "happiness", "sadness", "anger", "fear", "disgust", "surprise"]
-    specs = [make_spec(i, e, sex=("female", "male")[i % 2], identity=i % 3) for i, e in enumerate(emotions * 2)]
-    met = [p.labels["met"] for p in espeak.generate(specs)]
+    locales = ["en-US", "es-ES", "zh-CN", "ar-EG", "hi-IN"]
+    specs = [make_spec(i, e, loc, sex=sex, identity=10 + 2 * j + k, seed=60 + i)
+             for j, loc in enumerate(locales) for k, sex in enumerate(("female", "male"))
+             for i, e in enumerate(emotions)]
+    return specs, espeak.generate(specs)
+
+
+def test_f0_range_widens_for_anger_happiness_fear_and_narrows_for_sadness(balanced):
+    specs, parts = balanced
+    ratio = {}
+    for emotion in ("anger", "happiness", "fear", "sadness"):
+        ratio[emotion] = np.mean([p.labels["measured"]["f0_sd_st"] / p.labels["reference"]["f0_sd_st"]
+                                  for s, p in zip(specs, parts) if s.emotion == emotion])
+    assert ratio["anger"] > 1.2 and ratio["happiness"] > 1.15 and ratio["fear"] > 1.1, ratio
+    assert ratio["sadness"] < 0.85, ratio
+    jitter = {e: np.mean([p.labels["measured"]["jitter_pct"] - p.labels["reference"]["jitter_pct"]
+                          for s, p in zip(specs, parts) if s.emotion == e]) for e in ("neutral", "fear")}
+    assert jitter["fear"] > jitter["neutral"] + 0.3, jitter                  # irregular voicing
+
+
+def test_espeak_meets_most_targets(balanced):
+    _specs, parts = balanced
+    met = [p.labels["met"] for p in parts]
     for key in vocal_targets.TARGETS:
         share = sum(m[key] for m in met) / len(met)
         assert share >= 0.6, (key, share)
-    assert sum(all(m.values()) for m in met) >= 0.3 * len(met)
+    assert sum(all(m.values()) for m in met) >= 0.25 * len(met)
 
 
 def test_voice_is_stable_per_identity_and_varies_by_sex(espeak):
-    a, b, c = espeak.generate([make_spec(0, "neutral", identity=7), make_spec(1, "anger", identity=7),
+    a, b, c = espeak.generate([make_spec(0, "neutral", identity=7, seed=9), make_spec(1, "anger", identity=7, seed=9),
                                make_spec(2, "neutral", sex="male", identity=8)])
     assert a.labels["voice"] == b.labels["voice"]
     assert c.labels["voice"].split("+")[1].startswith("m")
     assert c.labels["reference"]["f0_mean_hz"] < a.labels["reference"]["f0_mean_hz"]
-    assert a.labels["reference"] == b.labels["reference"]     # one neutral reference per person
+    assert a.labels["text"] == b.labels["text"]
+    assert a.labels["reference"] == b.labels["reference"]     # one neutral reference per person and line
 
 
 def test_unsupported_locale_fails_in_preflight_listing_supported(espeak):

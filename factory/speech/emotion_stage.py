@@ -29,6 +29,7 @@ import numpy as np
 
 FRAME_MS = 10.0
 F0_FLOOR, F0_CEIL = 50.0, 700.0
+STEADY_AP = 0.3          # voiced frames with less aperiodicity than this below 1 kHz are steady
 SYNTHESIS_FFT = 512       # at 16 kHz a 32 ms impulse response: ample for the vocal tract's decay
 FINAL_RISE_S = 0.3
 TILT_PIVOT_HZ = 500.0
@@ -62,7 +63,8 @@ def emotion_stage(audio: np.ndarray, sr: int, voice: Voice, rng: np.random.Gener
     ap = _bins(_every_other_frame(pyworld.d4c, x, f0, t, sr), sr)
     freqs = np.linspace(0, sr / 2, sp.shape[1])
     voiced = f0 > 0
-    f0 = _contour(f0, voiced, voice, rng)
+    steady = voiced & (ap[:, (freqs >= 100) & (freqs < 1000)].mean(axis=1) < STEADY_AP)
+    f0 = _contour(f0, voiced, steady, voice, rng)
     if voice.alpha_ratio_change_db:
         tilt = tilt_for_alpha_change(sp[voiced] if voiced.any() else sp, freqs, voice.alpha_ratio_change_db)
         sp = sp * _tilt_gain(freqs, tilt)[None, :]
@@ -71,6 +73,16 @@ def emotion_stage(audio: np.ndarray, sr: int, voice: Voice, rng: np.random.Gener
     ap = _breathy(ap, freqs, voice.breathiness)
     y = pyworld.synthesize(f0, np.ascontiguousarray(sp), np.ascontiguousarray(ap), sr, FRAME_MS / voice.tempo)
     return _level(y, sr, voice.level_db).astype(np.float32)
+
+
+def _repaired(st: np.ndarray) -> np.ndarray:
+    """A semitone contour with DIO's tracking errors (frames more than 6 st from the median of
+    their 9 voiced neighbours, or 10 st from the utterance's median) replaced by that local
+    median, so that they are neither scaled nor counted in the contour's spread."""
+    from scipy.ndimage import median_filter
+    local = median_filter(st, size=9, mode="nearest")
+    bad = (np.abs(st - local) > 6.0) | (np.abs(st - np.median(st)) > 10.0)
+    return np.where(bad, local, st)
 
 
 def _bins(envelope: np.ndarray, sr: int) -> np.ndarray:
@@ -91,20 +103,24 @@ def _every_other_frame(d4c, x: np.ndarray, f0: np.ndarray, t: np.ndarray, sr: in
     return (1 - w) * ap[lo] + w * ap[hi]
 
 
-def _contour(f0: np.ndarray, voiced: np.ndarray, voice: Voice, rng: np.random.Generator) -> np.ndarray:
-    """The new F0 contour (Hz; 0 where unvoiced)."""
+def _contour(f0: np.ndarray, voiced: np.ndarray, steady: np.ndarray, voice: Voice,
+             rng: np.random.Generator) -> np.ndarray:
+    """The new F0 contour (Hz; 0 where unvoiced). Mean and spread are taken over the `steady`
+    (clearly periodic) frames when there are enough: DIO also tracks F0 through voicing onsets
+    and offsets, whose excursions a listener (and an F0 measure) hardly counts as pitch."""
     if voiced.sum() < 3:
         return f0
-    st = 12 * np.log2(f0[voiced])
-    mean = float(np.mean(st))
+    st = _repaired(12 * np.log2(f0[voiced]))
+    core = steady[voiced] if steady.sum() >= 10 else np.ones(st.size, dtype=bool)
+    mean = float(np.mean(st[core]))
     dev = st - mean
     t = np.flatnonzero(voiced) * FRAME_MS / 1000
     dev = dev + voice.declination_st_s * (t - t.mean())
     if voice.final_rise_st:
         ramp = np.clip((t - (t[-1] - FINAL_RISE_S)) / FINAL_RISE_S, 0.0, 1.0)
         dev = dev + voice.final_rise_st * (0.5 - 0.5 * np.cos(np.pi * ramp))
-    dev = dev - dev.mean()
-    sd = float(np.std(dev))
+    dev = dev - dev[core].mean()
+    sd = float(np.std(dev[core]))
     if voice.f0_sd_st is not None and sd > 1e-6:
         dev = dev * (voice.f0_sd_st / sd)
     target = 12 * np.log2(voice.f0_mean_hz) if voice.f0_mean_hz else mean
