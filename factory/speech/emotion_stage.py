@@ -30,6 +30,7 @@ import numpy as np
 FRAME_MS = 10.0
 F0_FLOOR, F0_CEIL = 50.0, 700.0
 STEADY_AP = 0.3          # voiced frames with less aperiodicity than this below 1 kHz are steady
+AP_STRIDE = 3             # aperiodicity analysed every 30 ms
 SYNTHESIS_FFT = 512       # at 16 kHz a 32 ms impulse response: ample for the vocal tract's decay
 FINAL_RISE_S = 0.3
 TILT_PIVOT_HZ = 500.0
@@ -60,7 +61,7 @@ def emotion_stage(audio: np.ndarray, sr: int, voice: Voice, rng: np.random.Gener
     f0, t = pyworld.dio(x, sr, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS, speed=2)
     f0 = pyworld.stonemask(x, f0, t, sr)
     sp = _bins(pyworld.cheaptrick(x, f0, t, sr, f0_floor=F0_FLOOR), sr)
-    ap = _bins(_every_other_frame(pyworld.d4c, x, f0, t, sr), sr)
+    ap = _bins(_sparse_d4c(pyworld.d4c, x, f0, t, sr), sr)
     freqs = np.linspace(0, sr / 2, sp.shape[1])
     voiced = f0 > 0
     steady = voiced & (ap[:, (freqs >= 100) & (freqs < 1000)].mean(axis=1) < STEADY_AP)
@@ -92,11 +93,11 @@ def _bins(envelope: np.ndarray, sr: int) -> np.ndarray:
     return np.ascontiguousarray(envelope[:, ::max(step, 1)])
 
 
-def _every_other_frame(d4c, x: np.ndarray, f0: np.ndarray, t: np.ndarray, sr: int) -> np.ndarray:
-    """D4C aperiodicity at every other frame, linearly interpolated: aperiodicity changes slowly
-    and D4C is the slowest analysis step."""
-    ap = d4c(x, np.ascontiguousarray(f0[::2]), np.ascontiguousarray(t[::2]), sr)
-    idx = np.arange(f0.size) / 2
+def _sparse_d4c(d4c, x: np.ndarray, f0: np.ndarray, t: np.ndarray, sr: int) -> np.ndarray:
+    """D4C aperiodicity at every `AP_STRIDE`-th frame, linearly interpolated: aperiodicity
+    changes slowly and D4C is the slowest analysis step."""
+    ap = d4c(x, np.ascontiguousarray(f0[::AP_STRIDE]), np.ascontiguousarray(t[::AP_STRIDE]), sr)
+    idx = np.arange(f0.size) / AP_STRIDE
     lo = np.minimum(np.floor(idx).astype(int), ap.shape[0] - 1)
     hi = np.minimum(lo + 1, ap.shape[0] - 1)
     w = (idx - lo)[:, None]

@@ -73,12 +73,13 @@ def _periods(seg: np.ndarray, expected: float) -> tuple[np.ndarray, np.ndarray]:
         return np.empty(0), np.empty(0)
     position = float(half + int(np.argmax(seg[half:half + int(expected)])))
     lengths, amps = [], []
+    lags = np.arange(lo_lag, hi_lag + 1)
+    window = lags[:, None] + np.arange(2 * half)[None, :]
     while int(round(position)) + hi_lag + half < seg.size:
         mark = int(round(position))
         ref = seg[mark - half:mark + half]
-        lags = np.arange(lo_lag, hi_lag + 1)
-        cand = seg[mark - half + lags[:, None] + np.arange(2 * half)[None, :]]
-        cc = (cand @ ref) / (np.sqrt(np.sum(cand ** 2, axis=1) * np.dot(ref, ref)) + 1e-12)
+        cand = seg[mark - half + window]
+        cc = (cand @ ref) / (np.sqrt(np.einsum("ij,ij->i", cand, cand) * np.dot(ref, ref)) + 1e-12)
         k = int(np.argmax(cc))
         if cc[k] < 0.5:       # the voice stopped being periodic: end the run here
             break
