@@ -131,6 +131,8 @@ def f0_rows(clips: int = 20) -> list[dict]:
     for p in gen.generate(specs(clips, LOCALES, per_person=2)):
         y, _ = _decode(p.files["flac"])
         audio.append(y[int(p.labels["start"] * SR):int(p.labels["end"] * SR)])
+    librosa.pyin(audio[0], fmin=50, fmax=700, sr=SR, frame_length=1024, hop_length=160)   # numba JIT
+    f0_contour(audio[0], SR)
     t_yin = t_pyin = 0.0
     mean_diff, sd_diff, agree = [], [], []
     for y in audio:

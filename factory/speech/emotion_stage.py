@@ -29,6 +29,7 @@ import numpy as np
 
 FRAME_MS = 10.0
 F0_FLOOR, F0_CEIL = 50.0, 700.0
+MAX_SPREAD = 2.0          # the contour is scaled at most this much (beyond it WORLD's voice breaks up)
 STEADY_AP = 0.3          # voiced frames with less aperiodicity than this below 1 kHz are steady
 AP_STRIDE = 3             # aperiodicity analysed every 30 ms
 SYNTHESIS_FFT = 512       # at 16 kHz a 32 ms impulse response: ample for the vocal tract's decay
@@ -58,8 +59,7 @@ def emotion_stage(audio: np.ndarray, sr: int, voice: Voice, rng: np.random.Gener
     x = np.ascontiguousarray(audio, dtype=np.float64)
     if x.size < sr // 20:
         return np.asarray(audio, dtype=np.float32)
-    f0, t = pyworld.dio(x, sr, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS, speed=2)
-    f0 = pyworld.stonemask(x, f0, t, sr)
+    f0, t = world_f0(x, sr)
     sp = _bins(pyworld.cheaptrick(x, f0, t, sr, f0_floor=F0_FLOOR), sr)
     ap = _bins(_sparse_d4c(pyworld.d4c, x, f0, t, sr), sr)
     freqs = np.linspace(0, sr / 2, sp.shape[1])
@@ -74,6 +74,22 @@ def emotion_stage(audio: np.ndarray, sr: int, voice: Voice, rng: np.random.Gener
     ap = _breathy(ap, freqs, voice.breathiness)
     y = pyworld.synthesize(f0, np.ascontiguousarray(sp), np.ascontiguousarray(ap), sr, FRAME_MS / voice.tempo)
     return _level(y, sr, voice.level_db).astype(np.float32)
+
+
+def world_f0(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """F0 per frame (0 where unvoiced) and frame times: DIO refined by StoneMask, or Harvest
+    (about 20x slower, more robust) when DIO calls fewer than half of the loud frames voiced;
+    an unvoiced frame would be resynthesized as noise."""
+    import pyworld
+    f0, t = pyworld.dio(x, sr, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS, speed=2)
+    f0 = pyworld.stonemask(x, f0, t, sr)
+    hop = int(sr * FRAME_MS / 1000)
+    n = min(f0.size, x.size // hop)
+    power = np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12
+    loud = 10 * np.log10(power) > 10 * np.log10(power.max()) - 25.0
+    if loud.any() and (f0[:n][loud] > 0).mean() < 0.5:
+        f0, t = pyworld.harvest(x, sr, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS)
+    return f0, t
 
 
 def _repaired(st: np.ndarray) -> np.ndarray:
@@ -96,7 +112,7 @@ def _bins(envelope: np.ndarray, sr: int) -> np.ndarray:
 def _sparse_d4c(d4c, x: np.ndarray, f0: np.ndarray, t: np.ndarray, sr: int) -> np.ndarray:
     """D4C aperiodicity at every `AP_STRIDE`-th frame, linearly interpolated: aperiodicity
     changes slowly and D4C is the slowest analysis step."""
-    ap = d4c(x, np.ascontiguousarray(f0[::AP_STRIDE]), np.ascontiguousarray(t[::AP_STRIDE]), sr)
+    ap = d4c(x, np.ascontiguousarray(f0[::AP_STRIDE]), np.ascontiguousarray(t[::AP_STRIDE]), sr, threshold=0.0)
     idx = np.arange(f0.size) / AP_STRIDE
     lo = np.minimum(np.floor(idx).astype(int), ap.shape[0] - 1)
     hi = np.minimum(lo + 1, ap.shape[0] - 1)
@@ -123,7 +139,7 @@ def _contour(f0: np.ndarray, voiced: np.ndarray, steady: np.ndarray, voice: Voic
     dev = dev - dev[core].mean()
     sd = float(np.std(dev[core]))
     if voice.f0_sd_st is not None and sd > 1e-6:
-        dev = dev * (voice.f0_sd_st / sd)
+        dev = dev * min(voice.f0_sd_st / sd, MAX_SPREAD)
     target = 12 * np.log2(voice.f0_mean_hz) if voice.f0_mean_hz else mean
     out = np.zeros_like(f0)
     out[voiced] = 2 ** ((target + dev) / 12)
