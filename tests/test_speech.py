@@ -46,6 +46,7 @@ def espeak():
     return gen
 
 
+@pytest.mark.slow
 def test_espeak_is_deterministic_byte_for_byte(espeak):
     specs = [make_spec(i, e, loc) for i, (e, loc) in enumerate(
         [("anger", "en-US"), ("neutral", "zh-CN"), ("sadness", "es-ES"), ("fear", "hi-IN"), ("anger", "en-US")])]
@@ -115,6 +116,7 @@ def balanced(espeak):
     return specs, espeak.generate(specs)
 
 
+@pytest.mark.slow
 def test_f0_range_widens_for_anger_happiness_fear_and_narrows_for_sadness(balanced):
     specs, parts = balanced
     ratio = {}
@@ -128,6 +130,7 @@ def test_f0_range_widens_for_anger_happiness_fear_and_narrows_for_sadness(balanc
     assert jitter["fear"] > jitter["neutral"] + 0.3, jitter                  # irregular voicing
 
 
+@pytest.mark.slow
 def test_espeak_meets_most_targets(balanced):
     _specs, parts = balanced
     met = [p.labels["met"] for p in parts]
@@ -181,6 +184,8 @@ def test_clean_line_cuts_generated_text():
     assert clean_line("ab\x1bc\ufffd d.") == "abc d."
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_congruent_lines_from_a_text_generation_model(tmp_path):
     from tiny_models import build_text_generator
     model = build_text_generator(tmp_path / "tiny-gpt")
@@ -234,12 +239,16 @@ def _neural_checks(backend, model_path):
     return gen, first
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_transformers_backend_with_tiny_vits(tiny_vits):
     gen, parts = _neural_checks("transformers", tiny_vits)
     assert parts[0].labels["voice"].split(":")[-1] in {"0", "1", "2"}   # multi-speaker: speaker per identity
     assert "transformers" in gen.versions()
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_coqui_backend_with_tiny_vits(tiny_coqui):
     gen, parts = _neural_checks("coqui", tiny_coqui)
     assert parts[0].labels["voice"].split(":")[-1] in {"alice", "bob", "carol"}
@@ -250,6 +259,8 @@ def test_coqui_backend_with_tiny_vits(tiny_coqui):
         bad.generate([make_spec(0)])
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_emotion_stage_off_leaves_model_output(tiny_vits):
     gen = load_generator("speech", NeuralSpeechSettings(backend="transformers", model=tiny_vits, emotion_stage=False))
     a, b = gen.generate([make_spec(0, "neutral", seed=5), make_spec(1, "anger", seed=5)])

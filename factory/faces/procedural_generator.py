@@ -8,7 +8,6 @@ the 68 landmarks in pixels, the pose and the time.
 """
 from __future__ import annotations
 
-import io
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
@@ -25,19 +24,13 @@ from factory.faces.geometry import Pose, au_basis, expression_landmarks, measure
 from factory.faces.identity import FaceIdentity, draw_identity
 from factory.faces.render import render
 from factory.generators import GeneratorSettings, OutputFile, SampleParts
+from factory.png import encode_png
 from factory.spec import SampleSpec
 
 # Head pose spread (degrees, SD and limit): *chosen* small, near-frontal portraits.
 POSE_SD = {"yaw": (5.0, 12.0), "pitch": (3.0, 8.0), "roll": (3.0, 8.0)}
 AU_TOLERANCE = 0.2   # measured vs target, per AU, for `met.au`
 PNG_LEVEL = 3        # zlib level (deterministic); 3: ~15 % larger than 6, much faster
-
-
-def encode_png(img: Image.Image) -> bytes:
-    """PNG bytes, deterministic for identical pixels."""
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=PNG_LEVEL)
-    return buf.getvalue()
 
 
 def sample_pose(spec: SampleSpec) -> Pose:
@@ -133,7 +126,7 @@ class ProceduralFaceGenerator:
         """Render one sample (at the apex, and along the episode if frames are asked for)."""
         rig = rig or FaceRig(draw_identity(spec))
         img, labels = self.render_apex(spec, rig)
-        files = {"png": encode_png(img)}
+        files = {"png": encode_png(img, PNG_LEVEL)}
         if self.frames:
             aus = {int(k[2:]): v for k, v in labels["au"].items()}
             pose = Pose(**labels["pose"])
@@ -171,7 +164,7 @@ class ProceduralFaceGenerator:
             w = envelope(t, spec.episode)
             a_t = {a: round(v * w, 4) for a, v in aus.items()}
             img, _, px = rig.render(a_t, side, pose, self.size)
-            files[f"frame{k:02d}.png"] = encode_png(img)
+            files[f"frame{k:02d}.png"] = encode_png(img, PNG_LEVEL)
             frames.append({"file": f"frame{k:02d}.png", "time": t, "weight": round(w, 4),
                            "au": {au_key(a): v for a, v in a_t.items()}, "landmarks": _round_lm(px)})
         return frames
