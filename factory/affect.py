@@ -58,29 +58,69 @@ AUTONOMIC: dict[str, AutonomicResponse] = {
 
 @dataclass(frozen=True)
 class VocalProfile:
-    """Prosody relative to neutral speech at full intensity.
+    """How an emotion changes a person's neutral voice at full intensity, in the units the
+    literature reports (semitones, dB, ratios) and eGeMAPS measures (Eyben et al. 2016).
 
-    Murray & Arnott (1993), Juslin & Laukka (2003) Table 11; ratios from the Emofilt presets
-    (Burkhardt 2005), e.g. hot anger F0 mean 150 %, range 200 %, duration 70 %.
+    Directions: Murray & Arnott (1993) Table 1 (M&A); Juslin & Laukka (2003) Table 11 (J&L: F0
+    level, F0 variability, contour, intensity, high-frequency energy, rate, microstructural
+    irregularity); Banse & Scherer (1996) (B&S: F0, energy and spectral balance of 14 acted
+    emotions; hot anger, panic fear and elation high, sadness low). Magnitudes follow
+    the Emofilt presets where they exist (Burkhardt 2005; e.g. hot anger pitch 150 %, range
+    200 %, duration 70 %; sad pitch 90 %, range 80 %, duration 140 %; scared pitch 200 %, range
+    160 %) converted to semitones / ratios and softened; everything else is *chosen* inside the
+    ranges those studies report and marked so in `source`.
     """
 
-    f0_mean: float      # ratio
-    f0_range: float     # ratio
-    rate: float         # speaking-rate ratio (>1 faster)
-    intensity_db: float  # loudness change, dB
+    f0_st: float             # F0 mean shift, semitones re the person's neutral voice
+    f0_variability: float    # ratio of the F0 standard deviation in semitones (range)
+    rate: float              # articulation-rate ratio (>1 faster)
+    intensity_db: float      # level change, dB
+    declination_st_s: float  # F0 slope added over the utterance, semitones/s (<0 falling)
+    final_rise_st: float     # F0 rise over the last 300 ms, semitones
+    alpha_ratio_db: float    # change of eGeMAPS alpha ratio, dB (high-frequency energy, effort)
+    hnr_db: float            # change of harmonics-to-noise ratio, dB (<0 breathier/noisier)
+    jitter_pct: float        # change of local jitter, percentage points
+    shimmer_db: float        # change of local shimmer, dB
     source: str
 
 
 VOCAL: dict[str, VocalProfile] = {
-    "neutral": VocalProfile(1.00, 1.00, 1.00, 0.0, "baseline"),
-    "happiness": VocalProfile(1.40, 1.80, 1.15, 3.0, "Emofilt joy 150/200/70 (softened), M&A 'much higher'"),
-    "sadness": VocalProfile(0.90, 0.75, 0.75, -4.0, "Emofilt sad range 80, duration 140; M&A slightly lower"),
-    "anger": VocalProfile(1.45, 1.90, 1.30, 6.0, "Emofilt hotAnger 150/200/70; M&A very much higher"),
-    "fear": VocalProfile(1.60, 1.50, 1.40, 1.0, "Emofilt scared f0 200 range 160 dur 70 (softened)"),
-    "disgust": VocalProfile(0.85, 1.15, 0.70, -2.0, "M&A very much lower, very much slower"),
-    "surprise": VocalProfile(1.40, 1.70, 1.25, 3.0, "M&A much higher, much faster"),
-    "contempt": VocalProfile(0.92, 1.10, 0.85, -1.0, "*chosen* between disgust and neutral"),
-    "calm": VocalProfile(0.95, 0.85, 0.90, -2.0, "*chosen* low arousal"),
+    "neutral": VocalProfile(0.0, 1.00, 1.00, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "baseline"),
+    "happiness": VocalProfile(
+        4.0, 1.50, 1.10, 3.0, 0.0, 2.0, 3.0, -2.0, 0.0, 0.0,
+        "M&A 'much higher', 'much wider', 'smooth upward inflections', 'breathy, blaring'; J&L "
+        "high F0, variability, HF energy; Emofilt joy pitch 150 %, range 200 % (softened to +4 st, "
+        "x1.5); voice-quality magnitudes *chosen*"),
+    "sadness": VocalProfile(
+        -3.0, 0.60, 0.80, -4.0, -1.5, 0.0, -4.0, 1.0, 0.0, 0.0,
+        "M&A 'slightly lower', 'slightly narrower', 'downward inflections', 'resonant'; J&L low F0, "
+        "low variability, falling contour, little HF energy; Emofilt sad pitch 90 %, range 80 %, "
+        "duration 140 %; -3 st and x0.6 *chosen* so the drop is clear (issue 14); voice-quality "
+        "magnitudes *chosen*"),
+    "anger": VocalProfile(
+        5.0, 1.70, 1.20, 6.0, 0.0, 0.0, 6.0, -3.0, 0.0, 0.0,
+        "M&A 'very much higher', 'much wider', 'breathy, chest tone'; J&L high F0, variability, "
+        "intensity, HF energy; B&S hot anger high F0 and energy, flat spectral slope; Emofilt "
+        "hotAnger pitch 150 %, range 200 %, duration 70 % (softened)"),
+    "fear": VocalProfile(
+        7.0, 1.40, 1.30, 1.0, 0.0, 0.0, 2.0, -3.0, 0.8, 0.3,
+        "M&A 'very much higher', 'much wider', 'irregular voicing'; B&S panic fear high F0; J&L "
+        "high F0, fast, irregular microstructure (J&L report low F0 variability: studies disagree, "
+        "we follow M&A and Emofilt scared pitch 200 %, range 160 %, softened)"),
+    "disgust": VocalProfile(
+        -2.0, 1.10, 0.80, -2.0, -1.0, 0.0, -1.0, 0.0, 0.0, 0.0,
+        "M&A 'very much lower', 'very much slower', 'grumbled chest tone'; J&L low F0, slow; "
+        "magnitudes *chosen*"),
+    "surprise": VocalProfile(
+        5.0, 1.50, 1.15, 3.0, 0.0, 6.0, 2.0, 0.0, 0.0, 0.0,
+        "not in M&A or J&L; *chosen*: high, wide, fast, ending in a rise (+6 st over the last "
+        "300 ms)"),
+    "contempt": VocalProfile(
+        -1.0, 1.10, 0.90, -1.0, -0.5, 0.0, 0.0, 0.0, 0.0, 0.0,
+        "*chosen* between disgust and neutral (B&S contempt: low F0, slow)"),
+    "calm": VocalProfile(
+        -1.0, 0.80, 0.90, -2.0, -0.5, 0.0, -2.0, -1.0, 0.0, 0.0,
+        "*chosen* low arousal: lower, narrower, softer, a little breathier"),
 }
 
 # EMFACS prototypes (Friesen & Ekman 1983, via OpenDBM docs): action unit -> weight at full intensity.
