@@ -120,6 +120,25 @@ class FaceSettings(_Strict):
     frames: Optional[int] = Field(None, ge=2, le=64)
     batch_size: int = Field(8, ge=1, le=256)
     device: str = "auto"
+    # procedural photo settings (each sample draws uniformly inside a [min, max] range)
+    face_model: Literal["pyfeat", "blendshapes"] = "pyfeat"   # blendshapes: Apache-2.0 terms only
+    light_azimuth: tuple[float, float] = (-55.0, 55.0)        # key light, degrees right of the camera
+    light_elevation: tuple[float, float] = (10.0, 45.0)       # key light, degrees above the camera
+    light_kelvin: tuple[float, float] = (3800.0, 6800.0)      # key light colour temperature
+    fill_ratio: tuple[float, float] = (0.15, 0.45)            # fill / key intensity
+    distance: tuple[float, float] = (75.0, 105.0)             # camera to face, cm
+    max_pose: tuple[float, float, float] = (12.0, 8.0, 8.0)   # |yaw|, |pitch|, |roll| limits, degrees
+    background: Optional[str] = None                          # '#rrggbb'; None: a muted colour per sample
+
+    @model_validator(mode="after")
+    def _ranges(self):
+        for name in ("light_azimuth", "light_elevation", "light_kelvin", "fill_ratio", "distance"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"{name}: min ({lo}) must not exceed max ({hi})")
+        if self.background is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", self.background):
+            raise ValueError(f"background: {self.background!r} is not a '#rrggbb' colour")
+        return self
 
 
 class Modalities(_Strict):

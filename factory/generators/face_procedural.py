@@ -1,10 +1,12 @@
-"""The offline default face backend: a FACS-driven parametric face (no model download).
+"""The offline default face backend: FACS-driven 3D faces rendered as photographs (no download).
 
-Per sample: the person's fixed face (`factory.faces.identity`), the emotion's EMFACS
-prototype scaled by intensity and by the person's expressivity, a small random head pose,
-rendered at the episode's apex (and, with `frames: K`, at K times along onset-apex-offset).
-Labels are exact: the AUs that drove the renderer, AUs measured back from the landmarks,
-the 68 landmarks in pixels, the pose and the time.
+Per sample: the person's fixed face (`factory.faces.identity`: 3D shape, skin, hair), the
+emotion's EMFACS prototype scaled by intensity and by the person's expressivity driving the
+MediaPipe face mesh (`factory.faces.mesh`), a small random head pose, lighting and camera
+distance, rendered by `factory.faces.photo` at the episode's apex (and, with `frames: K`, at K
+times along onset-apex-offset). Labels are exact: the AUs that drove the mesh, AUs fitted back
+from the mesh, the 68 iBUG landmarks and all 478 mesh vertices in pixels (the projected
+vertices of what was drawn), the pose, lighting and camera.
 """
 from __future__ import annotations
 
@@ -18,18 +20,20 @@ from PIL import Image
 import factory
 from factory.affect import FACS_PROTOTYPES, MONK_SKIN_TONES
 from factory.errors import FactoryError
-from factory.faces.expression import (UNILATERAL, au_key, envelope, frame_times, rendered_aus,
-                                      target_aus)
-from factory.faces.geometry import Pose, au_basis, expression_landmarks, measure_aus, neutral_landmarks
-from factory.faces.identity import FaceIdentity, draw_identity
-from factory.faces.render import render
+from factory.faces.expression import UNILATERAL, au_key, envelope, frame_times, rendered_aus, target_aus
+from factory.faces.geometry import Pose
+from factory.faces.identity import FaceIdentity, draw_identity, hex_rgb
+from factory.faces.mesh import fit_aus
+from factory.faces.photo import Light, Lighting, Person, kelvin_rgb, light_direction, render_photo
 from factory.generators import SampleParts
 from factory.spec import SampleSpec
 
-# Head pose spread (degrees, SD and limit): *chosen* small, near-frontal portraits.
-POSE_SD = {"yaw": (5.0, 12.0), "pitch": (3.0, 8.0), "roll": (3.0, 8.0)}
-AU_TOLERANCE = 0.2   # measured vs target, per AU, for `met.au`
+AU_TOLERANCE = 0.2   # fitted vs target, per AU, for `met.au`
 PNG_LEVEL = 3        # zlib level (deterministic); 3: ~15 % larger than 6, much faster
+KEY_LEVEL = 1.35     # key light intensity (linear), *chosen* for a normally exposed portrait
+AMBIENT = 0.2
+BACKGROUNDS = [(196, 200, 204), (150, 160, 170), (205, 196, 180), (120, 128, 120), (90, 96, 110),
+               (214, 210, 200), (170, 150, 130), (110, 120, 140), (60, 64, 70), (228, 228, 226)]
 
 
 def encode_png(img: Image.Image) -> bytes:
@@ -39,29 +43,24 @@ def encode_png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def sample_pose(spec: SampleSpec) -> Pose:
-    """A small random head pose from the sample's own stream."""
+def sample_pose(spec: SampleSpec, limits: Sequence[float]) -> Pose:
+    """A small random head pose (SD = limit / 2.4, clipped at the limit) from the sample's stream."""
     rng = spec.rng("face.pose")
-    return Pose(**{k: round(float(np.clip(rng.normal(0, sd), -lim, lim)), 3) for k, (sd, lim) in POSE_SD.items()})
+    return Pose(**{k: round(float(np.clip(rng.normal(0, lim / 2.4), -lim, lim)), 3)
+                   for k, lim in zip(("yaw", "pitch", "roll"), limits)})
 
 
-class FaceRig:
-    """One person's face, ready to render any expression (neutral landmarks and AU basis)."""
-
-    def __init__(self, identity: FaceIdentity):
-        self.identity = identity
-        self.neutral = neutral_landmarks(identity)
-        self.basis = au_basis(identity)
-
-    def landmarks(self, aus: dict[int, float], unilateral: str | None) -> np.ndarray:
-        """Canonical landmarks of this face showing `aus`."""
-        return expression_landmarks(self.neutral, self.basis, aus, unilateral)
-
-    def render(self, aus: dict[int, float], unilateral: str | None, pose: Pose, size: int):
-        """(image, canonical landmarks, pixel landmarks) for one expression."""
-        lm = self.landmarks(aus, unilateral)
-        img, px = render(self.identity, lm, aus, pose, size)
-        return img, lm, px
+def sample_lighting(spec: SampleSpec, settings: Any) -> tuple[Lighting, dict[str, Any]]:
+    """Key and fill light, ambient and background for one sample, and their labels."""
+    rng = spec.rng("face.light")
+    u = lambda r: round(float(rng.uniform(*r)), 3)           # noqa: E731
+    az, el, kelvin, fill = u(settings.light_azimuth), u(settings.light_elevation), u(settings.light_kelvin), u(settings.fill_ratio)
+    bg = hex_rgb(settings.background) if settings.background else BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
+    key = Light(light_direction(az, el), tuple(kelvin_rgb(kelvin) * KEY_LEVEL))
+    fill_light = Light(light_direction(-np.sign(az or 1) * 45.0, 5.0), tuple(kelvin_rgb(6500) * KEY_LEVEL * fill))
+    labels = {"key_azimuth": az, "key_elevation": el, "key_kelvin": kelvin, "key_intensity": KEY_LEVEL,
+              "fill_ratio": fill, "ambient": AMBIENT, "background": "#%02x%02x%02x" % bg}
+    return Lighting(key, fill_light, AMBIENT, bg), labels
 
 
 def _identity_labels(idt: FaceIdentity) -> dict[str, Any]:
@@ -69,12 +68,12 @@ def _identity_labels(idt: FaceIdentity) -> dict[str, Any]:
             "skin_hex": MONK_SKIN_TONES[idt.skin_tone]}
 
 
-def _round_lm(px: np.ndarray) -> list[list[float]]:
+def _round_px(px: np.ndarray) -> list[list[float]]:
     return np.round(px, 2).tolist()
 
 
 class ProceduralFaceGenerator:
-    """`face.procedural`: FACS-driven parametric faces with exact labels."""
+    """`face.procedural`: FACS-driven 3D faces rendered as photographs, with exact labels."""
 
     modality = "face"
     backend = "procedural"
@@ -83,6 +82,7 @@ class ProceduralFaceGenerator:
         self.settings = settings
         self.size = int(getattr(settings, "size", 256))
         self.frames = getattr(settings, "frames", None)
+        self.face_model = getattr(settings, "face_model", "pyfeat")
 
     def preflight(self, levels: Mapping[str, Sequence[Any]]) -> None:
         """Refuse emotions without a FACS prototype and skin tones outside the Monk scale."""
@@ -98,41 +98,51 @@ class ProceduralFaceGenerator:
 
     def versions(self) -> dict[str, str]:
         """Library versions that determine the pixels."""
-        return {"face.procedural": factory.__version__, "pillow": PIL.__version__, "numpy": np.__version__}
+        return {"face.procedural": factory.__version__, "pillow": PIL.__version__, "numpy": np.__version__,
+                "face_model": self.face_model}
+
+    def person(self, spec: SampleSpec) -> Person:
+        """The 3D face of the person `spec` belongs to."""
+        return Person(draw_identity(spec), self.face_model, spec.identity_rng("face.skin"))
 
     def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
-        """One PNG (plus frames) and labels per spec; rigs are shared within a shard."""
-        rigs: dict[int, FaceRig] = {}
+        """One PNG (plus frames) and labels per spec; persons are shared within a shard."""
+        persons: dict[int, Person] = {}
         out = []
         for spec in specs:
-            rig = rigs.get(spec.identity_seed)
-            if rig is None:
-                rig = rigs[spec.identity_seed] = FaceRig(draw_identity(spec))
-            out.append(self.sample(spec, rig))
+            person = persons.get(spec.identity_seed)
+            if person is None:
+                person = persons[spec.identity_seed] = self.person(spec)
+            out.append(self.sample(spec, person))
         return out
 
-    def sample(self, spec: SampleSpec, rig: FaceRig | None = None) -> SampleParts:
+    def sample(self, spec: SampleSpec, person: Person | None = None) -> SampleParts:
         """Render one sample (at the apex, and along the episode if frames are asked for)."""
-        rig = rig or FaceRig(draw_identity(spec))
-        img, labels = self.render_apex(spec, rig)
+        person = person or self.person(spec)
+        img, labels = self.render_apex(spec, person)
         files = {"png": encode_png(img)}
         if self.frames:
-            aus = {int(k[2:]): v for k, v in labels["au"].items()}
-            pose = Pose(**labels["pose"])
-            labels["frames"] = self._frames(spec, rig, aus, labels["unilateral"] or None, pose, files)
+            labels["frames"] = self._frames(spec, person, labels, files)
         return SampleParts(files=files, labels=labels)
 
-    def render_apex(self, spec: SampleSpec, rig: FaceRig) -> tuple[Image.Image, dict[str, Any]]:
+    def _scene(self, spec: SampleSpec):
+        pose = sample_pose(spec, getattr(self.settings, "max_pose", (12.0, 8.0, 8.0)))
+        lighting, light_labels = sample_lighting(spec, self.settings)
+        distance = round(float(spec.rng("face.camera").uniform(*self.settings.distance)), 2)
+        return pose, lighting, light_labels, distance
+
+    def render_apex(self, spec: SampleSpec, person: Person) -> tuple[Image.Image, dict[str, Any]]:
         """The face at the episode's apex and its exact labels (also the diffusers layout guide)."""
         target = target_aus(spec.emotion, spec.intensity)
-        aus = rendered_aus(target, rig.identity.expressivity)
+        aus = rendered_aus(target, person.identity.expressivity)
         side = UNILATERAL.get(spec.emotion)
-        pose = sample_pose(spec)
-        img, lm, px = rig.render(aus, side, pose, self.size)
-        measured = measure_aus(rig.neutral, rig.basis, lm, side)
+        pose, lighting, light_labels, distance = self._scene(spec)
+        img, lm, mesh_px = render_photo(person, aus, side, pose, lighting, distance, self.size, spec.rng("face.photo"))
+        measured = fit_aus(person.face, person.basis, person.expression(aus, side), side)
         err = max(abs(measured[a] - target[a]) for a in target)
         labels: dict[str, Any] = {
             "backend": self.backend,
+            "face_model": self.face_model,
             "time": spec.episode.apex,
             "size": self.size,
             "target": {au_key(a): v for a, v in target.items()},
@@ -142,20 +152,26 @@ class ProceduralFaceGenerator:
             "met": {"au": bool(err <= AU_TOLERANCE)},
             "unilateral": side or "",
             "pose": {"yaw": pose.yaw, "pitch": pose.pitch, "roll": pose.roll},
-            "landmarks": _round_lm(px),
-            "identity": _identity_labels(rig.identity),
+            "landmarks": _round_px(lm),
+            "mesh_landmarks": _round_px(mesh_px),
+            "lighting": light_labels,
+            "camera": {"distance_cm": distance},
+            "identity": _identity_labels(person.identity),
         }
         return img, labels
 
-    def _frames(self, spec, rig, aus, side, pose, files) -> list[dict[str, Any]]:
+    def _frames(self, spec: SampleSpec, person: Person, labels: dict[str, Any], files: dict[str, bytes]):
+        aus = {int(k[2:]): v for k, v in labels["au"].items()}
+        side = labels["unilateral"] or None
+        pose, lighting, _, distance = self._scene(spec)
         frames = []
         for k, t in enumerate(frame_times(spec.episode, int(self.frames))):
             w = envelope(t, spec.episode)
             a_t = {a: round(v * w, 4) for a, v in aus.items()}
-            img, _, px = rig.render(a_t, side, pose, self.size)
+            img, lm, _ = render_photo(person, a_t, side, pose, lighting, distance, self.size, spec.rng(f"face.photo.{k}"))
             files[f"frame{k:02d}.png"] = encode_png(img)
             frames.append({"file": f"frame{k:02d}.png", "time": t, "weight": round(w, 4),
-                           "au": {au_key(a): v for a, v in a_t.items()}, "landmarks": _round_lm(px)})
+                           "au": {au_key(a): v for a, v in a_t.items()}, "landmarks": _round_px(lm)})
         return frames
 
 
