@@ -100,9 +100,37 @@ def _region(v: np.ndarray, au: int) -> np.ndarray:
     return mouth
 
 
+UPPER_INNER_LIP = (191, 80, 81, 82, 13, 312, 311, 310, 415)
+LOWER_INNER_LIP = (95, 88, 178, 87, 14, 317, 402, 318, 324)
+
+
+def close_lips(v: np.ndarray) -> np.ndarray:
+    """The mesh with its inner lips meeting (a relaxed closed mouth), moved smoothly."""
+    upper, lower = list(UPPER_INNER_LIP), list(LOWER_INNER_LIP)
+    half = (v[lower, 1] - v[upper, 1]) / 2
+    anchors = np.concatenate([upper, lower])
+    shift = np.concatenate([half, -half])
+    d2 = ((v[:, None, :2] - v[None, anchors, :2]) ** 2).sum(-1)
+    w = np.exp(-d2 / (2 * 0.35 ** 2))
+    w[anchors, np.arange(len(anchors))] += 1e6
+    out = v.copy()
+    out[:, 1] += (w @ shift) / (w.sum(1) + 0.05)
+    return out
+
+
+def _p99(d: np.ndarray) -> float:
+    return float(np.percentile(np.linalg.norm(d, axis=1), 99))
+
+
 @lru_cache(maxsize=1)
 def pyfeat_model() -> tuple[np.ndarray, np.ndarray]:
-    """(neutral (478, 3), AU basis (len(AUS), 478, 3)) from py-feat's fit, region-limited."""
+    """(neutral (478, 3), AU basis (len(AUS), 478, 3)) from py-feat's fit, region-limited.
+
+    The fit maps detector AU *probabilities* to an average face and so regresses towards the
+    mean: where its displacement at AU = 1 is smaller than the FACS apex of the project's own
+    blend shapes, it is scaled up to that (never down). Its neutral has the lips apart (a
+    population mean); they are closed here.
+    """
     d = _data("pyfeat_au_mesh.npz")
     neutral, delta = d["neutral"].astype(np.float64), d["au_delta"].astype(np.float64)
     names = [str(n) for n in d["au_names"]]
@@ -110,9 +138,13 @@ def pyfeat_model() -> tuple[np.ndarray, np.ndarray]:
     basis = np.zeros((len(AUS), N_VERTICES, 3))
     for k, au in enumerate(AUS):
         name = f"AU{au:02d}"
-        basis[k] = delta[names.index(name)] * _region(neutral, au)[:, None] if name in names else fallback[k]
+        if name not in names:
+            basis[k] = fallback[k]
+            continue
+        fitted = delta[names.index(name)] * _region(neutral, au)[:, None]
+        basis[k] = fitted * max(1.0, _p99(fallback[k]) / max(_p99(fitted), 1e-9))
     basis.setflags(write=False)
-    return neutral, basis
+    return close_lips(neutral), basis
 
 
 @lru_cache(maxsize=1)

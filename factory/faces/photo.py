@@ -26,6 +26,7 @@ AIM = np.array([0.0, 3.0, 0.0])          # the point the camera centres, cm (bel
 FOCAL = 2.9                              # focal length in image widths (a ~70 mm lens on full frame)
 IRIS_RADIUS, PUPIL_RADIUS = 0.56, 0.2
 CREASE_AUS = (1, 2, 4, 6, 9, 10, 12, 14, 15)
+AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.6, (0.6, 3.0)
 
 
 @dataclass(frozen=True)
@@ -170,9 +171,34 @@ def _hair_mask(p: Person, uv: np.ndarray) -> np.ndarray:
     return np.maximum(top, side)
 
 
+@dataclass
+class Photo:
+    """A rendered face: the image, the 68 iBUG landmarks and the 478 mesh vertices in pixels
+    (projections of the drawn vertices), and the exposure the camera chose."""
+
+    image: Image.Image
+    landmarks: np.ndarray
+    mesh: np.ndarray
+    exposure: float
+
+
+def face_exposure(colour: np.ndarray, skin: np.ndarray) -> float:
+    """Face-priority auto-exposure, as portrait cameras meter: scale that brings the mean
+    luminance of the face's skin part of the way (power `AE_STRENGTH`) to `AE_TARGET`."""
+    if not skin.any():
+        return 1.0
+    measured = float((colour[skin] @ [0.2126, 0.7152, 0.0722]).mean())
+    return float(np.clip((AE_TARGET / max(measured, 1e-4)) ** AE_STRENGTH, *AE_LIMITS))
+
+
+def _film(x: np.ndarray) -> np.ndarray:
+    """Linear up to 0.8, then a soft shoulder to 1 (highlights roll off instead of clipping)."""
+    return np.where(x < 0.8, x, 0.8 + 0.2 * (1 - np.exp(-(x - 0.8) / 0.2)))
+
+
 def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, pose: Pose,
-                 lighting: Lighting, distance: float, size: int, rng: np.random.Generator):
-    """(image, 68 landmarks in pixels, 478 mesh vertices in pixels) of `person` showing `aus`."""
+                 lighting: Lighting, distance: float, size: int, rng: np.random.Generator) -> Photo:
+    """Photograph `person` showing `aus` (one side only with `unilateral`)."""
     face = person.expression(aus, unilateral)
     verts = np.vstack([face, fan_centres(face), person.solid.vertices])
     normals = np.vstack([vertex_normals(face), np.tile([0.0, 0.0, 1.0], (3, 1)), _solid_normals(person.solid)])
@@ -190,15 +216,16 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     points = frags.interpolate(tris, world)
     key = np.array(lighting.key.direction)
     lit = _shadow(world, tris, points, key)
-    colour = _shade(person, aus, frags, mat, n, uv, local, face, lit, lighting, rot)
+    colour, hair = _shade(person, aus, frags, mat, n, uv, local, face, lit, lighting, rot)
+    exposure = face_exposure(colour, (mat == SKIN) & (hair < 0.5))
     bg = _background(size, lighting.background, rng).reshape(-1, 3)
     bg[frags.pixel] = colour
-    img = bg.reshape(size, size, 3)
+    img = bg.reshape(size, size, 3) * exposure
     img = gaussian_filter(img, [0.55, 0.55, 0])                  # lens softness
-    img = linear_to_srgb(img) * 255 + rng.normal(0, 1.6, img.shape)
+    img = linear_to_srgb(_film(img)) * 255 + rng.normal(0, 1.6, img.shape)
     out = Image.fromarray(np.clip(np.round(img), 0, 255).astype(np.uint8))
     mesh_px = xy[:N_VERTICES]
-    return out, mesh_px[IBUG68], mesh_px
+    return Photo(out, mesh_px[IBUG68], mesh_px, round(exposure, 4))
 
 
 def _solid_normals(solid: Solid) -> np.ndarray:
@@ -267,7 +294,7 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
     mouth = mat == MOUTH
     if mouth.any():
         albedo[mouth], spec[mouth], occlusion[mouth] = _mouth(person, local[mouth], face)
-    return _light(albedo, spec, shininess, occlusion, n, lit, lighting, skinlike)
+    return _light(albedo, spec, shininess, occlusion, n, lit, lighting, skinlike), hair
 
 
 def _eye_centres(local: np.ndarray, face: np.ndarray) -> np.ndarray:
@@ -280,7 +307,7 @@ def _eyes(person: Person, local: np.ndarray, face: np.ndarray):
     dx, dy = local[:, 0] - c[:, 0], local[:, 1] - c[:, 1]
     d = np.hypot(dx, dy)
     iris = srgb_to_linear(np.array(person.identity.iris) / 255.0)
-    sclera = np.array([0.62, 0.57, 0.53]) * (1 - 0.25 * np.clip((np.abs(dx) - 0.8) / 0.7, 0, 1))[:, None]
+    sclera = np.array([0.5, 0.46, 0.43]) * (1 - 0.25 * np.clip((np.abs(dx) - 0.8) / 0.7, 0, 1))[:, None]
     fibres = 1 + 0.25 * np.cos(np.arctan2(dy, dx) * 23)
     ring = np.clip((d - 0.8 * IRIS_RADIUS) / (0.2 * IRIS_RADIUS), 0, 1)
     iris_col = iris[None, :] * (fibres * (1 - 0.6 * ring))[:, None] * (0.7 + 0.5 * (d / IRIS_RADIUS))[:, None]
@@ -290,7 +317,7 @@ def _eyes(person: Person, local: np.ndarray, face: np.ndarray):
     albedo = albedo * (1 - pupil) + 0.005 * pupil
     lid = face[[159, 386], 1]
     top = np.where(local[:, 0] < 0, lid[0], lid[1])
-    occlusion = np.clip(0.35 + 0.65 * (local[:, 1] - top) / 0.35, 0.35, 1.0)
+    occlusion = np.clip(0.25 + 0.75 * (local[:, 1] - top) / 0.45, 0.25, 1.0)
     spec = np.full(len(d), 0.9)
     shininess = np.full(len(d), 400.0)
     return albedo, spec, shininess, occlusion

@@ -137,7 +137,7 @@ class ProceduralFaceGenerator:
         aus = rendered_aus(target, person.identity.expressivity)
         side = UNILATERAL.get(spec.emotion)
         pose, lighting, light_labels, distance = self._scene(spec)
-        img, lm, mesh_px = render_photo(person, aus, side, pose, lighting, distance, self.size, spec.rng("face.photo"))
+        photo = render_photo(person, aus, side, pose, lighting, distance, self.size, spec.rng("face.photo"))
         measured = fit_aus(person.face, person.basis, person.expression(aus, side), side)
         err = max(abs(measured[a] - target[a]) for a in target)
         labels: dict[str, Any] = {
@@ -152,13 +152,13 @@ class ProceduralFaceGenerator:
             "met": {"au": bool(err <= AU_TOLERANCE)},
             "unilateral": side or "",
             "pose": {"yaw": pose.yaw, "pitch": pose.pitch, "roll": pose.roll},
-            "landmarks": _round_px(lm),
-            "mesh_landmarks": _round_px(mesh_px),
+            "landmarks": _round_px(photo.landmarks),
+            "mesh_landmarks": _round_px(photo.mesh),
             "lighting": light_labels,
-            "camera": {"distance_cm": distance},
+            "camera": {"distance_cm": distance, "exposure": photo.exposure},
             "identity": _identity_labels(person.identity),
         }
-        return img, labels
+        return photo.image, labels
 
     def _frames(self, spec: SampleSpec, person: Person, labels: dict[str, Any], files: dict[str, bytes]):
         aus = {int(k[2:]): v for k, v in labels["au"].items()}
@@ -168,10 +168,10 @@ class ProceduralFaceGenerator:
         for k, t in enumerate(frame_times(spec.episode, int(self.frames))):
             w = envelope(t, spec.episode)
             a_t = {a: round(v * w, 4) for a, v in aus.items()}
-            img, lm, _ = render_photo(person, a_t, side, pose, lighting, distance, self.size, spec.rng(f"face.photo.{k}"))
-            files[f"frame{k:02d}.png"] = encode_png(img)
+            photo = render_photo(person, a_t, side, pose, lighting, distance, self.size, spec.rng(f"face.photo.{k}"))
+            files[f"frame{k:02d}.png"] = encode_png(photo.image)
             frames.append({"file": f"frame{k:02d}.png", "time": t, "weight": round(w, 4),
-                           "au": {au_key(a): v for a, v in a_t.items()}, "landmarks": _round_px(lm)})
+                           "au": {au_key(a): v for a, v in a_t.items()}, "landmarks": _round_px(photo.landmarks)})
         return frames
 
 
