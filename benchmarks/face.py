@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from factory.affect import FACS_PROTOTYPES
-from factory.recipe import FaceSettings
+from factory.faces.procedural_generator import FaceSettings
+from factory.faces.diffusers_generator import DiffusersFaceSettings
 from factory.spec import Episode, SampleSpec
 
 EMOTIONS = sorted(FACS_PROTOTYPES)
@@ -33,7 +34,7 @@ def specs(n: int) -> list[SampleSpec]:
 
 def procedural(n: int = 256, size: int = 256) -> float:
     """Images/s of the procedural renderer (PNG encoded, labels included), one core."""
-    from factory.generators.face_procedural import ProceduralFaceGenerator
+    from factory.faces.procedural_generator import ProceduralFaceGenerator
 
     gen = ProceduralFaceGenerator(FaceSettings(size=size))
     gen.generate(specs(8))
@@ -49,10 +50,10 @@ def diffusion(folder: Path, n: int = 32, size: int = 64, steps: int = 4, batch_s
     import torch
     from diffusers import AutoPipelineForText2Image
 
-    from factory.generators.face_diffusers import DiffusersFaceGenerator, compose_prompt, pick_device, sample_seed
+    from factory.faces.diffusers_generator import DiffusersFaceGenerator, compose_prompt, pick_device, sample_seed
 
     device = pick_device("auto")
-    settings = FaceSettings(backend="diffusers", model=str(folder), size=size, steps=steps, guidance=0.0,
+    settings = DiffusersFaceSettings(backend="diffusers", model=str(folder), size=size, steps=steps, guidance=0.0,
                             batch_size=batch_size)
     ours = DiffusersFaceGenerator(settings)
     batch = specs(n)
@@ -95,7 +96,7 @@ def judged_faces(recipe: Path = RECIPE) -> list[dict]:
     import io
 
     from factory.faces.judges import FER_LABELS, BlazeFace, HaarFaces, MiniXception, fer_crop
-    from factory.generators.face_procedural import ProceduralFaceGenerator
+    from factory.faces.procedural_generator import ProceduralFaceGenerator
     from factory.plan import episode_of, make_plan, specs_from_rows
     from factory.recipe import load_recipe
 
@@ -161,7 +162,7 @@ def judged_rows(faces: list[dict]) -> list[dict]:
 
 def run() -> list[dict]:
     """Rows for docs/benchmarks.md."""
-    from factory.faces.tiny_models import build_tiny_sd
+    from tiny_models import build_tiny_sd
 
     rows = []
     rows += judged_rows(judged_faces())

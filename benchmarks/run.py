@@ -33,6 +33,7 @@ def machine() -> str:
 
 def main(names: list[str]) -> None:
     sys.path.insert(0, str(HERE))
+    sys.path.insert(1, str(HERE.parent / "tests"))   # tiny_models: test-only model builders
     out = HERE.parent / "docs" / "benchmarks.md"
     previous = _sections(out.read_text()) if out.exists() else {}
     for name in names or SECTIONS:

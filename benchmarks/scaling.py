@@ -92,7 +92,7 @@ def modality_costs(n: int = 16) -> dict[str, tuple[float, float]]:
     plan = make_plan(recipe)
     specs = list(specs_from_rows(plan.samples, list(recipe.population), episode_of(recipe)))
     costs = {}
-    for modality, settings in recipe.modalities.enabled().items():
+    for modality, settings in recipe.modalities.items():
         gen = load_generator(modality, settings)
         gen.preflight(plan.levels())
         gen.generate(specs[:2])                                       # warm-up (JIT, caches)

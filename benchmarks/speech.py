@@ -2,7 +2,7 @@
 duration of the utterances) and samples/s for each backend, small N, one process.
 
 eSpeak NG is the real default voice; the transformers and Coqui rows use tiny random VITS
-models built here (`factory.tiny_tts`), so they time the pipeline around the model, not a
+models built here (`tests/tiny_models.py`), so they time the pipeline around the model, not a
 production-size model. `python benchmarks/speech.py` prints the rows.
 """
 from __future__ import annotations
@@ -11,7 +11,8 @@ import tempfile
 import time
 
 from factory.generators import load_generator
-from factory.recipe import SpeechSettings
+from factory.speech.base import SpeechSettings
+from factory.speech.neural import NeuralSpeechSettings
 from factory.spec import Episode, SampleSpec
 
 EMOTIONS = ["neutral", "happiness", "sadness", "anger", "fear", "disgust", "surprise"]
@@ -43,13 +44,13 @@ def time_backend(settings: SpeechSettings, n: int, locales: list[str]) -> tuple[
 
 def run(n: int = 28) -> list[dict]:
     """Rows for docs/benchmarks.md."""
-    from factory.tiny_tts import build_coqui_vits, build_transformers_vits
+    from tiny_models import build_coqui_vits, build_transformers_vits
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         cases = [("espeak", SpeechSettings(), LOCALES, n),
-                 ("transformers (tiny VITS)", SpeechSettings(backend="transformers",
+                 ("transformers (tiny VITS)", NeuralSpeechSettings(backend="transformers",
                                                              model=build_transformers_vits(f"{tmp}/vits")), ["en-US"], n // 2),
-                 ("coqui (tiny VITS)", SpeechSettings(backend="coqui", model=build_coqui_vits(f"{tmp}/coqui")),
+                 ("coqui (tiny VITS)", NeuralSpeechSettings(backend="coqui", model=build_coqui_vits(f"{tmp}/coqui")),
                   ["en-US"], n // 2)]
         for name, settings, locales, count in cases:
             rtf, rate, met = time_backend(settings, count, locales)

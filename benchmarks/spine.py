@@ -35,14 +35,14 @@ modalities:
 
 def bare_generator(recipe_text: str) -> tuple[int, float]:
     """Samples and seconds for the physiology generator alone over the planned samples."""
-    from factory.generators.physiology import PhysiologyGenerator
+    from factory.physiology.generator import PhysiologyGenerator
     from factory.plan import episode_of, make_plan, specs_from_rows
     from factory.recipe import parse_recipe
 
     recipe = parse_recipe(recipe_text)
     plan = make_plan(recipe)
     specs = list(specs_from_rows(plan.samples, list(recipe.population), episode_of(recipe)))
-    gen = PhysiologyGenerator(recipe.modalities.physiology)
+    gen = PhysiologyGenerator(recipe.modalities["physiology"])
     start = time.perf_counter()
     for i in range(0, len(specs), recipe.shard_size):
         gen.generate(specs[i:i + recipe.shard_size])

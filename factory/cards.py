@@ -48,7 +48,7 @@ EXTENSIONS = {"json": "labels, demographics, episode timestamps, targets and mea
 def _model_license(ref: str) -> Optional[str]:
     """The `license:` of a model's card if it is available offline (local folder or Hub cache)."""
     try:
-        from factory.model_refs import looks_like_path
+        from factory.models import looks_like_path
 
         readme = None
         if looks_like_path(ref):
@@ -109,7 +109,8 @@ def context(ds, audit: dict[str, Any]) -> dict[str, Any]:
         backend = gen.get("backend") or settings.get("backend")
         mods.append({"name": name, "backend": backend, "versions": gen.get("versions") or {},
                      "settings": {k: v for k, v in settings.items() if v not in (None, {}, [])},
-                     "models": _models(settings), "license": BACKEND_LICENSES.get(backend, "see the backend's package"),
+                     "models": _models(settings),
+                     "license": gen.get("licence") or BACKEND_LICENSES.get(backend, "see the backend's package"),
                      "signals": [SIGNAL_NAMES.get(s, s) for s in settings.get("signals") or []]})
     splits = []
     for split, rows in index.groupby("split", sort=False):

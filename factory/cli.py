@@ -118,7 +118,7 @@ def cmd_validate(args) -> int:
     for g in build_generators(recipe).values():
         g.preflight(plan.levels())
     console.print(f"[green]ok[/] {args.recipe}: {recipe.name} {recipe.version}, {len(plan.samples)} samples in "
-                  f"{len(plan.shards())} shards, modalities: {', '.join(recipe.modalities.enabled())}")
+                  f"{len(plan.shards())} shards, modalities: {', '.join(recipe.modalities)}")
     return 0
 
 

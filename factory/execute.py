@@ -33,13 +33,14 @@ def build_generators(recipe: Recipe) -> dict[str, Generator]:
     """The recipe's generators, built once per process."""
     key = recipe.hash()
     if key not in _GENERATORS:
-        _GENERATORS[key] = {m: load_generator(m, s) for m, s in recipe.modalities.enabled().items()}
+        _GENERATORS[key] = {m: load_generator(m, s) for m, s in recipe.modalities.items()}
     return _GENERATORS[key]
 
 
 def generator_info(generators: dict[str, Generator]) -> dict[str, dict[str, Any]]:
-    """Backend names and versions of each modality's generator."""
-    return {m: {"backend": g.backend, "versions": g.versions()} for m, g in generators.items()}
+    """Backend name, versions and licence line of each modality's generator."""
+    return {m: {"backend": g.backend, "versions": g.versions(), "licence": getattr(g, "licence", "")}
+            for m, g in generators.items()}
 
 
 # ---------------------------------------------------------------- the shard task

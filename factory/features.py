@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from factory.errors import FactoryError
-from factory.generators.physiology import measure
+from factory.physiology.generator import measure
 
 RESERVED = {"file", "channels", "sampling_rate", "start", "duration", "onset"}
 

@@ -15,12 +15,14 @@ from typing import Any, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from factory.affect import EMOTIONS
 from factory.errors import FactoryError
+from factory.generators import (DEFAULT_BACKENDS, GeneratorSettings, default_backend, generator_class, modalities,
+                                ordered)
 
 RECIPE_VERSION = 1
-SIGNALS = ("ecg", "ppg", "eda", "rsp", "emg")
 KNOWN_SEXES = ("female", "male", "intersex", "unspecified")
 _AGE_BAND = re.compile(r"^(\d{1,3})-(\d{1,3})$|^(\d{1,3})\+$")
 _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -64,99 +66,6 @@ class EpisodeSettings(_Strict):
                 f"need onset < apex < offset <= duration, got onset={self.onset}, "
                 f"apex={self.apex}, offset={self.offset}, duration={self.duration}")
         return self
-
-
-class PhysiologySettings(_Strict):
-    """Physiological signals of the whole episode (neurokit2 simulators)."""
-
-    backend: str = "neurokit2"
-    signals: list[Literal["ecg", "ppg", "eda", "rsp", "emg"]] = Field(default_factory=lambda: list(SIGNALS))
-    sampling_rate: int = Field(256, ge=64, le=4000)
-
-    @model_validator(mode="after")
-    def _emg_rate(self):
-        if "emg" in self.signals and self.sampling_rate < 250:
-            raise ValueError(f"EMG needs sampling_rate >= 250 Hz (neurokit2's EMG cleaning high-passes at "
-                             f"100 Hz), got {self.sampling_rate}; raise the rate or drop emg from signals")
-        return self
-
-    @field_validator("signals")
-    @classmethod
-    def _unique_signals(cls, v):
-        if not v:
-            raise ValueError(f"list at least one signal of {list(SIGNALS)}")
-        if len(set(v)) != len(v):
-            raise ValueError("a signal is listed twice")
-        return v
-
-
-class SpeechSettings(_Strict):
-    """Speech and its transcript."""
-
-    backend: str = "espeak"
-    model: Optional[str] = None              # model id or local path for neural backends
-    text: Literal["neutral", "congruent"] = "neutral"
-    text_model: Optional[str] = None         # transformers text-generation model for congruent scripts
-    sample_rate: int = Field(16000, ge=8000, le=48000)
-    prosody_transform: bool = True           # neural backends: pitch-shift/time-stretch to targets
-    speaker: Optional[str] = None            # Coqui multi-speaker models
-    device: str = "auto"
-    models: dict[str, str] = Field(default_factory=dict)  # locale -> model id/path (neural; overrides `model`)
-
-
-class FaceSettings(_Strict):
-    """The face, rendered at the episode's apex (or as frames along the timeline)."""
-
-    backend: str = "procedural"
-    model: Optional[str] = None              # diffusers model id or local path
-    size: int = Field(256, ge=32, le=2048)
-    steps: int = Field(4, ge=1, le=200)
-    guidance: float = Field(0.0, ge=0.0, le=30.0)
-    scheduler: Optional[str] = None          # a diffusers scheduler class name
-    mode: Literal["text", "layout"] = "text"  # layout: img2img from the procedural face
-    strength: float = Field(0.6, gt=0.0, le=1.0)
-    controlnet: Optional[str] = None
-    critic: Optional[str] = None             # CLIP model id or path for the label-fidelity critic
-    frames: Optional[int] = Field(None, ge=2, le=64)
-    batch_size: int = Field(8, ge=1, le=256)
-    device: str = "auto"
-    # procedural photo settings (each sample draws uniformly inside a [min, max] range)
-    face_model: Literal["pyfeat", "blendshapes"] = "pyfeat"   # blendshapes: Apache-2.0 terms only
-    light_azimuth: tuple[float, float] = (-55.0, 55.0)        # key light, degrees right of the camera
-    light_elevation: tuple[float, float] = (10.0, 45.0)       # key light, degrees above the camera
-    light_kelvin: tuple[float, float] = (3800.0, 6800.0)      # key light colour temperature
-    fill_ratio: tuple[float, float] = (0.15, 0.45)            # fill / key intensity
-    distance: tuple[float, float] = (75.0, 105.0)             # camera to face, cm
-    max_pose: tuple[float, float, float] = (12.0, 8.0, 8.0)   # |yaw|, |pitch|, |roll| limits, degrees
-    background: Optional[str] = None                          # '#rrggbb'; None: a muted colour per sample
-
-    @model_validator(mode="after")
-    def _ranges(self):
-        for name in ("light_azimuth", "light_elevation", "light_kelvin", "fill_ratio", "distance"):
-            lo, hi = getattr(self, name)
-            if lo > hi:
-                raise ValueError(f"{name}: min ({lo}) must not exceed max ({hi})")
-        if self.background is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", self.background):
-            raise ValueError(f"background: {self.background!r} is not a '#rrggbb' colour")
-        return self
-
-
-class Modalities(_Strict):
-    """Which modalities to generate; a modality left out is not generated."""
-
-    physiology: Optional[PhysiologySettings] = None
-    speech: Optional[SpeechSettings] = None
-    face: Optional[FaceSettings] = None
-
-    def enabled(self) -> dict[str, BaseModel]:
-        """The enabled modalities, by name, in a fixed order."""
-        return {name: getattr(self, name) for name in ("physiology", "speech", "face")
-                if getattr(self, name) is not None}
-
-
-def _default_modalities() -> Modalities:
-    # The embedded default: every modality, all offline (neurokit2, eSpeak NG, procedural faces).
-    return Modalities(physiology=PhysiologySettings(), speech=SpeechSettings(), face=FaceSettings())
 
 
 class Complement(_Strict):
@@ -208,10 +117,24 @@ class Recipe(_Strict):
     identities: Optional[int] = Field(None, ge=1)
     splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
     episode: EpisodeSettings = Field(default_factory=EpisodeSettings)
-    modalities: Modalities = Field(default_factory=_default_modalities)
+    modalities: dict[str, Any] = Field(default_factory=lambda: dict.fromkeys(DEFAULT_BACKENDS))
     complement: Optional[Complement] = None
     publish: Optional[Publish] = None
     audit: AuditThresholds = Field(default_factory=AuditThresholds)
+
+    @field_validator("modalities", mode="before")
+    @classmethod
+    def _modalities_given(cls, v):
+        if not isinstance(v, dict):
+            raise ValueError("modalities: a mapping of modality name to its settings, e.g. {speech: {backend: espeak}}")
+        if not v:
+            raise ValueError(f"enable at least one modality, e.g. {', '.join(DEFAULT_BACKENDS)}")
+        return v
+
+    @field_validator("modalities")
+    @classmethod
+    def _modality_settings(cls, v):
+        return validate_modalities(v)
 
     @field_validator("size")
     @classmethod
@@ -279,8 +202,6 @@ class Recipe(_Strict):
                                      f"factors are: {', '.join(factors)}")
             if len(set(combo)) != len(combo):
                 raise ValueError(f"balance[{i}] names a factor twice: {combo}")
-        if not self.modalities.enabled():
-            raise ValueError("modalities: enable at least one of physiology, speech, face")
         if self.size == "auto" and self.complement is None:
             raise ValueError("size: auto needs a `complement:` dataset to top up; give a number")
         if self.episode.onset >= self.episode.duration:
@@ -304,6 +225,50 @@ class Recipe(_Strict):
         """SHA-256 of the resolved recipe (canonical JSON): what resume and manifests compare."""
         blob = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()
+
+
+def validate_modalities(blocks: dict[str, Any]) -> dict[str, GeneratorSettings]:
+    """Each ``modalities.<name>`` block validated by its generator's own `Settings`, in generation order.
+
+    A block names its generator with ``backend:`` (default: the modality's default backend); a
+    block's errors keep their key path (``modalities.face.size``) so the recipe's line is found.
+    """
+    out, errors = {}, []
+    for name in ordered(blocks):
+        block = blocks[name]
+        if isinstance(block, GeneratorSettings):
+            out[name] = block
+            continue
+        block = {} if block is None else block
+        if not isinstance(block, dict):
+            errors.append(_custom(name, (), f"settings are a mapping of keys (or empty for the defaults), "
+                                            f"got {type(block).__name__}", block))
+            continue
+        if name not in modalities():
+            errors.append(_custom(name, (), f"no installed generator makes {name!r}; modalities: "
+                                            f"{', '.join(modalities())}", block))
+            continue
+        backend = block.get("backend") or default_backend(name)
+        if not backend:
+            errors.append(_custom(name, (), "name a `backend:` (this modality has several)", block))
+            continue
+        try:
+            settings_class = generator_class(name, str(backend)).Settings
+        except FactoryError as exc:
+            loc = ("backend",) if ".backend" in str(exc).split(":")[0] else ()
+            errors.append(_custom(name, loc, str(exc).split(": ", 1)[-1], backend))
+            continue
+        try:
+            out[name] = settings_class.model_validate({**block, "backend": backend})
+        except ValidationError as exc:
+            errors.extend({**e, "loc": (name, *e["loc"])} for e in exc.errors(include_url=False))
+    if errors:
+        raise ValidationError.from_exception_data("modalities", errors)
+    return out
+
+
+def _custom(name: str, loc: tuple, message: str, value: Any) -> dict:
+    return {"type": PydanticCustomError("modality", message), "loc": (name, *loc), "input": value}
 
 
 def _hint(word: str, choices) -> str:
@@ -401,10 +366,10 @@ def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
     try:
         return Recipe.model_validate(data)
     except ValidationError as exc:
-        raise FactoryError(_explain(exc, lines, source)) from None
+        raise FactoryError(_explain(exc, lines, source, data)) from None
 
 
-def _explain(exc: ValidationError, lines: dict[tuple, int], source: str) -> str:
+def _explain(exc: ValidationError, lines: dict[tuple, int], source: str, data: dict) -> str:
     msgs = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
@@ -414,7 +379,7 @@ def _explain(exc: ValidationError, lines: dict[tuple, int], source: str) -> str:
         where = f"{source}:{line}" if line else source
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            parent = _model_at(Recipe, loc[:-1])
+            parent = _model_at(Recipe, loc[:-1], data)
             allowed = list(parent.model_fields) if parent else []
             msg = f"unknown key{_hint(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
         elif "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], (dict, list)):
@@ -428,7 +393,14 @@ def _strip_union_tags(loc: tuple) -> tuple:
     return tuple(p for p in loc if p not in ("int", "str", "float", "bool", "dict[str,float]", "list[str]"))
 
 
-def _model_at(model, loc):
+def _model_at(model, loc, data: dict):
+    if loc[:1] == ("modalities",) and len(loc) >= 2:
+        block = (data.get("modalities") or {}).get(loc[1]) or {}
+        try:
+            model = generator_class(loc[1], block.get("backend") or default_backend(loc[1])).Settings
+        except (FactoryError, AttributeError, TypeError):
+            return None
+        loc = loc[2:]
     for part in loc:
         field = model.model_fields.get(part) if isinstance(part, str) else None
         if field is None:

@@ -16,8 +16,9 @@ from factory.faces.expression import AUS, MAX_GAIN_DEVIATION, au_key, frame_time
 from factory.faces.geometry import neutral_landmarks
 from factory.faces.identity import draw_identity
 from factory.generators import load_generator
-from factory.generators.face_procedural import ProceduralFaceGenerator
-from factory.recipe import FaceSettings
+from factory.faces.procedural_generator import ProceduralFaceGenerator
+from factory.faces.procedural_generator import FaceSettings
+from factory.faces.diffusers_generator import DiffusersFaceSettings
 from factory.spec import Episode, SampleSpec
 
 EMOTIONS = sorted(FACS_PROTOTYPES)
@@ -41,7 +42,7 @@ def procedural():
 
 def test_registered_entry_points():
     assert type(load_generator("face", FaceSettings())).__name__ == "ProceduralFaceGenerator"
-    gen = load_generator("face", FaceSettings(backend="diffusers", model="x"))
+    gen = load_generator("face", DiffusersFaceSettings(backend="diffusers", model="x"))
     assert type(gen).__name__ == "DiffusersFaceGenerator"
 
 
@@ -146,7 +147,7 @@ def expression_visibility(tone, emotions=("anger", "happiness"), size=128):
     from factory.faces.expression import rendered_aus, target_aus
     from factory.faces.geometry import Pose
     from factory.faces.identity import hex_rgb
-    from factory.generators.face_procedural import FaceRig
+    from factory.faces.procedural_generator import FaceRig
 
     base = draw_identity(make_spec(0, person=1, sex="male", tone=5))
     idt = dataclasses.replace(base, skin_tone=tone, skin=hex_rgb(MONK_SKIN_TONES[tone]))
@@ -198,7 +199,7 @@ def test_contact_sheet(multimodal, tmp_path):
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
-    from factory.faces.tiny_models import build_tiny_clip, build_tiny_sd
+    from tiny_models import build_tiny_clip, build_tiny_sd
 
     root = tmp_path_factory.mktemp("tiny_models")
     return build_tiny_sd(root / "sd"), build_tiny_clip(root / "clip")
@@ -209,11 +210,11 @@ def diffusers_settings(models, **kw):
     base = dict(backend="diffusers", model=str(sd), size=32, steps=2, guidance=2.0, batch_size=3,
                 critic=str(clip), device="cpu")
     base.update(kw)
-    return FaceSettings(**base)
+    return DiffusersFaceSettings(**base)
 
 
 def test_diffusers_same_seed_same_image(tiny_models):
-    from factory.generators.face_diffusers import DiffusersFaceGenerator
+    from factory.faces.diffusers_generator import DiffusersFaceGenerator
 
     specs = [make_spec(i, EMOTIONS[i % len(EMOTIONS)], person=i, tone=1 + 2 * i) for i in range(4)]
     gen = DiffusersFaceGenerator(diffusers_settings(tiny_models, scheduler="DDIMScheduler"))
@@ -224,7 +225,7 @@ def test_diffusers_same_seed_same_image(tiny_models):
     assert len({p.files["png"] for p in first}) == 4
     lab = first[1].labels
     assert Image.open(io.BytesIO(first[0].files["png"])).size == (32, 32)
-    from factory.generators.face_diffusers import EMOTION_PHRASES
+    from factory.faces.diffusers_generator import EMOTION_PHRASES
 
     assert EMOTION_PHRASES[specs[1].emotion] in lab["prompt"]
     assert "woman" in lab["prompt"] and "skin" in lab["prompt"] and lab["negative_prompt"]
@@ -234,7 +235,7 @@ def test_diffusers_same_seed_same_image(tiny_models):
 
 
 def test_diffusers_layout_mode_keeps_procedural_labels(tiny_models, procedural):
-    from factory.generators.face_diffusers import DiffusersFaceGenerator
+    from factory.faces.diffusers_generator import DiffusersFaceGenerator
 
     spec = make_spec(2, "fear", person=2)
     gen = DiffusersFaceGenerator(diffusers_settings(tiny_models, mode="layout", strength=0.5, critic=None))
@@ -248,7 +249,7 @@ def test_diffusers_layout_mode_keeps_procedural_labels(tiny_models, procedural):
 def test_diffusers_preflight_errors(tiny_models, tmp_path, monkeypatch):
     import torch
 
-    from factory.generators.face_diffusers import DiffusersFaceGenerator
+    from factory.faces.diffusers_generator import DiffusersFaceGenerator
 
     def check(match, **kw):
         with pytest.raises(FactoryError, match=match):
@@ -268,7 +269,7 @@ def test_diffusers_preflight_errors(tiny_models, tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def tiny_controlnet(tiny_models):
-    from factory.faces.tiny_models import build_tiny_controlnet
+    from tiny_models import build_tiny_controlnet
 
     sd, _ = tiny_models
     return build_tiny_controlnet(sd.parent / "controlnet", sd)
@@ -281,7 +282,7 @@ def controlnet_settings(models, controlnet, **kw):
 
 
 def test_controlnet_same_seed_same_image_keeps_labels(tiny_models, tiny_controlnet):
-    from factory.generators.face_diffusers import DiffusersFaceGenerator
+    from factory.faces.diffusers_generator import DiffusersFaceGenerator
 
     specs = [make_spec(i, e, person=i, tone=2 + 3 * i) for i, e in enumerate(("fear", "happiness", "contempt"))]
     gen = DiffusersFaceGenerator(controlnet_settings(tiny_models, tiny_controlnet))
@@ -310,7 +311,7 @@ def test_controlnet_same_seed_same_image_keeps_labels(tiny_models, tiny_controln
 
 
 def test_controlnet_preflight_errors(tiny_models, tiny_controlnet, tmp_path):
-    from factory.generators.face_diffusers import DiffusersFaceGenerator
+    from factory.faces.diffusers_generator import DiffusersFaceGenerator
 
     def check(match, **kw):
         settings = controlnet_settings(tiny_models, kw.pop("controlnet", tiny_controlnet), **kw)

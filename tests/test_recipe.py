@@ -16,7 +16,7 @@ def test_empty_recipe_gets_every_default():
     r = parse_recipe("")
     assert r.size == 100 and r.shard_size == 100
     assert set(r.emotions) >= {"neutral", "anger"}
-    assert r.modalities.physiology is not None
+    assert r.modalities["physiology"] is not None
     assert r.episode.apex > r.episode.onset
 
 

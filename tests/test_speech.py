@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from factory import prosody
+from factory.speech import prosody
 from factory.errors import FactoryError
 from factory.generators import load_generator
-from factory.recipe import SpeechSettings
+from factory.speech.base import SpeechSettings
+from factory.speech.neural import NeuralSpeechSettings
 from factory.spec import Episode, SampleSpec
-from factory.text import Transcripts, banks, clean_line
+from factory.speech.text import Transcripts, banks, clean_line
 
 EPISODE = Episode(duration=8.0, onset=2.0, apex=4.0, offset=7.0)
 
@@ -148,7 +149,7 @@ def test_clean_line_cuts_generated_text():
 
 
 def test_congruent_lines_from_a_text_generation_model(tmp_path):
-    from factory.tiny_tts import build_text_generator
+    from tiny_models import build_text_generator
     model = build_text_generator(tmp_path / "tiny-gpt")
     gen = load_generator("speech", SpeechSettings(text="congruent", text_model=model))
     gen.preflight({"locale": ["en-US"], "emotion": ["anger"], "episode": [EPISODE]})
@@ -193,19 +194,19 @@ def test_prosody_transform_moves_pitch_rate_and_level():
 @pytest.fixture(scope="session")
 def tiny_vits(tmp_path_factory):
     """A random 3-speaker transformers VITS with a character tokenizer, saved like a hub model."""
-    from factory.tiny_tts import build_transformers_vits
+    from tiny_models import build_transformers_vits
     return build_transformers_vits(tmp_path_factory.mktemp("tiny-vits"))
 
 
 @pytest.fixture(scope="session")
 def tiny_coqui(tmp_path_factory):
     """A random 3-speaker Coqui VITS checkpoint (model.pth + config.json + speakers.json)."""
-    from factory.tiny_tts import build_coqui_vits
+    from tiny_models import build_coqui_vits
     return build_coqui_vits(tmp_path_factory.mktemp("tiny-coqui"))
 
 
 def _neural_checks(backend, model_path):
-    gen = load_generator("speech", SpeechSettings(backend=backend, model=model_path))
+    gen = load_generator("speech", NeuralSpeechSettings(backend=backend, model=model_path))
     gen.preflight({"locale": ["en-US"], "emotion": ["neutral", "anger", "sadness"], "episode": [EPISODE]})
     specs = [make_spec(0, "neutral", seed=5), make_spec(1, "anger", seed=5), make_spec(2, "sadness", seed=5)]
     first = gen.generate(specs)
@@ -232,15 +233,15 @@ def test_transformers_backend_with_tiny_vits(tiny_vits):
 def test_coqui_backend_with_tiny_vits(tiny_coqui):
     gen, parts = _neural_checks("coqui", tiny_coqui)
     assert parts[0].labels["voice"].split(":")[-1] in {"alice", "bob", "carol"}
-    fixed = load_generator("speech", SpeechSettings(backend="coqui", model=tiny_coqui, speaker="bob"))
+    fixed = load_generator("speech", NeuralSpeechSettings(backend="coqui", model=tiny_coqui, speaker="bob"))
     assert fixed.generate([make_spec(0)])[0].labels["voice"].endswith(":bob")
-    bad = load_generator("speech", SpeechSettings(backend="coqui", model=tiny_coqui, speaker="zed"))
+    bad = load_generator("speech", NeuralSpeechSettings(backend="coqui", model=tiny_coqui, speaker="zed"))
     with pytest.raises(FactoryError, match="'zed' is not a speaker"):
         bad.generate([make_spec(0)])
 
 
 def test_prosody_transform_off_leaves_model_output(tiny_vits):
-    gen = load_generator("speech", SpeechSettings(backend="transformers", model=tiny_vits, prosody_transform=False))
+    gen = load_generator("speech", NeuralSpeechSettings(backend="transformers", model=tiny_vits, prosody_transform=False))
     a, b = gen.generate([make_spec(0, "neutral", seed=5), make_spec(1, "anger", seed=5)])
     assert a.files["flac"] == b.files["flac"]
     assert b.labels["met"]["duration_s"] is False   # honest: anger's target was not reached
@@ -248,13 +249,13 @@ def test_prosody_transform_off_leaves_model_output(tiny_vits):
 
 @pytest.mark.parametrize("backend", ["transformers", "coqui"])
 def test_missing_model_path_fails_in_preflight(backend, tmp_path):
-    gen = load_generator("speech", SpeechSettings(backend=backend, model=str(tmp_path / "nope")))
+    gen = load_generator("speech", NeuralSpeechSettings(backend=backend, model=str(tmp_path / "nope")))
     with pytest.raises(FactoryError, match="does not exist"):
         gen.preflight({"locale": ["en-US"], "emotion": ["anger"]})
 
 
 def test_neural_backend_without_model_says_what_to_set():
-    gen = load_generator("speech", SpeechSettings(backend="transformers"))
+    gen = load_generator("speech", NeuralSpeechSettings(backend="transformers"))
     with pytest.raises(FactoryError, match=r"needs a model for locale en-US"):
         gen.preflight({"locale": ["en-US"], "emotion": ["anger"]})
 
@@ -266,13 +267,13 @@ def test_uncached_hub_id_offline_says_how_to_download(monkeypatch, tmp_path):
     import huggingface_hub.constants as c
     monkeypatch.setattr(c, "HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)
-    gen = load_generator("speech", SpeechSettings(backend="transformers", model="facebook/mms-tts-eng"))
+    gen = load_generator("speech", NeuralSpeechSettings(backend="transformers", model="facebook/mms-tts-eng"))
     with pytest.raises(FactoryError, match=r"huggingface-cli download facebook/mms-tts-eng"):
         gen.preflight({"locale": ["en-US"], "emotion": ["anger"]})
 
 
 def test_uncached_coqui_model_name_says_how_to_download(monkeypatch, tmp_path):
     monkeypatch.setenv("TTS_HOME", str(tmp_path))
-    gen = load_generator("speech", SpeechSettings(backend="coqui", model="tts_models/en/ljspeech/vits"))
+    gen = load_generator("speech", NeuralSpeechSettings(backend="coqui", model="tts_models/en/ljspeech/vits"))
     with pytest.raises(FactoryError, match=r"not downloaded .*TTS\('tts_models/en/ljspeech/vits'\)"):
         gen.preflight({"locale": ["en-US"], "emotion": ["anger"]})

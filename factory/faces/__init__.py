@@ -1,4 +1,4 @@
-"""The procedural face model: identity, FACS expression, geometry (68 landmarks, pose) and
-rendering. `factory.generators.face_procedural` puts them together; the diffusers backend
-uses the same renderer as its layout guide.
+"""Faces: identity, FACS expression, geometry (68 landmarks, pose), rendering, the procedural
+and diffusers backends, and the optional CLIP critic. The diffusers backend uses the procedural
+face as its layout guide.
 """

@@ -1,9 +1,10 @@
-"""Face geometry: the 68 landmarks (iBUG 300-W convention) of a person's neutral face, the
-displacement each action unit causes, head pose, and measuring AUs back from landmarks.
+"""FACS landmark geometry and head pose: how each action unit moves the 68 iBUG 300-W
+landmarks (the project's own FACS-described displacements, which drive the `blendshapes`
+face model in `factory.faces.mesh`), and the head pose convention.
 
-Canonical face units: x to the image right, y down, origin between the eyes at ear level,
-face half-width at the cheeks about 1. Index 0 is the jaw end on the image left (the
-subject's right), 17-21 the image-left brow, 36-41 the image-left eye, 48-67 the lips.
+Canonical face units: x to the image right, y down, face half-width at the cheeks about 1.
+Index 0 is the jaw end on the image left (the subject's right), 17-21 the image-left brow,
+36-41 the image-left eye, 48-67 the lips.
 """
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import nnls
 
 from factory.faces.expression import AUS
-from factory.faces.identity import FaceIdentity
 
 N_LANDMARKS = 68
 # Mirror partner of each landmark (itself on the midline).
@@ -30,39 +29,6 @@ RIGHT_SIDE_WEIGHT = np.where(CENTRE, 0.5, 0.0)
 RIGHT_SIDE_WEIGHT[LEFT] = 1.0
 LEFT_HALF = sorted(LEFT + [i for i in range(N_LANDMARKS) if CENTRE[i]])  # image-left + midline
 assert len(LEFT_HALF) + len(LEFT) == N_LANDMARKS and all(not CENTRE[i] for i in LEFT)
-
-
-def neutral_landmarks(idt: FaceIdentity) -> np.ndarray:
-    """The 68 landmarks of `idt`'s relaxed face, canonical units, shape (68, 2)."""
-    p = np.zeros((N_LANDMARKS, 2))
-    a, length, n, y_top = idt.face_width, idt.face_length, idt.jaw_square, -0.12
-    theta = np.pi * np.arange(17) / 16
-    c, s = np.cos(theta), np.sin(theta)
-    p[:17, 0] = -a * np.sign(c) * np.abs(c) ** (2 / n)
-    p[:17, 1] = y_top + length * s ** (2 / n)
-    p[6:11, 0] *= 0.72 + 0.6 * idt.chin_width
-    sag = 0.035 * max(idt.age - 50, 0) / 30
-    for i in (5, 6, 10, 11):
-        p[i] += (np.sign(p[i, 0]) * 0.5 * sag, sag)
-    ex, ey, ew, eo, t = idt.eye_x, idt.eye_y, idt.eye_width, idt.eye_open * (1 - 0.12 * idt.wrinkles), idt.eye_tilt
-    lo = idt.eye_open * 0.6
-    left_eye = [(-ex - ew, ey - t), (-ex - 0.38 * ew, ey - eo), (-ex + 0.36 * ew, ey - 0.95 * eo),
-                (-ex + ew, ey + 0.006), (-ex + 0.36 * ew, ey + lo), (-ex - 0.38 * ew, ey + 1.02 * lo)]
-    p[36:42] = left_eye
-    by, arch = idt.brow_y, idt.brow_arch
-    p[17:22] = [(-ex - 1.3 * ew, by + 0.07 - 0.2 * arch), (-ex - 0.65 * ew, by - 0.9 * arch),
-                (-ex, by - arch), (-ex + 0.6 * ew, by - 0.6 * arch + 0.012), (-ex + 1.12 * ew, by + 0.02)]
-    nl, nw = idt.nose_length, idt.nose_width
-    yn = ey + 0.56 * nl
-    p[27:31] = [(0, ey - 0.02), (0, ey + 0.15 * nl), (0, ey + 0.31 * nl), (0, ey + 0.48 * nl)]
-    p[31:36] = [(-nw, yn - 0.035), (-0.5 * nw, yn + 0.004), (0, yn + 0.018), (0.5 * nw, yn + 0.004), (nw, yn - 0.035)]
-    my, mw, ut, lt = idt.mouth_y, idt.mouth_width, idt.upper_lip, idt.lower_lip
-    p[48:51] = [(-mw, my), (-0.58 * mw, my - 0.82 * ut), (-0.2 * mw, my - 1.05 * ut)]
-    p[51] = (0, my - 0.84 * ut)
-    p[57:60] = [(0, my + lt), (-0.24 * mw, my + 0.97 * lt), (-0.6 * mw, my + 0.78 * lt)]
-    p[60:63] = [(-0.86 * mw, my), (-0.4 * mw, my - 0.002), (0, my + 0.004)]
-    p[66:68] = [(0, my + 0.004), (-0.4 * mw, my - 0.002)]
-    return _mirror_fill(p)
 
 
 def _mirror_fill(p: np.ndarray) -> np.ndarray:
@@ -111,13 +77,10 @@ _DISPLACEMENTS: dict[int, dict[int, tuple[float, float]]] = {
 JAW_DROP = 0.32
 
 
-def au_basis(idt: FaceIdentity) -> np.ndarray:
-    """Landmark displacement per unit of each AU in `AUS`, shape (len(AUS), 68, 2)."""
-    return _au_basis_cached(round(idt.mouth_width / 0.34, 4), round(idt.eye_width / 0.17, 4))
 
-
-@lru_cache(maxsize=4096)
-def _au_basis_cached(mouth_scale: float, eye_scale: float) -> np.ndarray:
+@lru_cache(maxsize=4)
+def landmark_au_basis(mouth_scale: float = 1.0, eye_scale: float = 1.0) -> np.ndarray:
+    """Landmark displacement per unit of each AU in `AUS`, shape (len(AUS), 68, 2), canonical units."""
     basis = np.zeros((len(AUS), N_LANDMARKS, 2))
     for k, au in enumerate(AUS):
         d = np.zeros((N_LANDMARKS, 2))
@@ -130,39 +93,6 @@ def _au_basis_cached(mouth_scale: float, eye_scale: float) -> np.ndarray:
         basis[k] = _mirror_fill(d)
     basis.setflags(write=False)
     return basis
-
-
-def side_mask(unilateral: str | None) -> np.ndarray:
-    """Per-landmark weight of an AU acting on one side ('R': subject's right) or both (None)."""
-    if unilateral == "R":
-        return RIGHT_SIDE_WEIGHT
-    if unilateral == "L":
-        return 1.0 - RIGHT_SIDE_WEIGHT
-    return np.ones(N_LANDMARKS)
-
-
-def expression_landmarks(neutral: np.ndarray, basis: np.ndarray, aus: dict[int, float],
-                         unilateral: str | None = None) -> np.ndarray:
-    """Neutral landmarks moved by the AUs (linear blend shapes); eyelids never cross."""
-    w = np.array([aus.get(au, 0.0) for au in AUS])
-    lm = neutral + side_mask(unilateral)[:, None] * np.tensordot(w, basis, axes=1)
-    for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
-        lm[lower, 1] = max(lm[lower, 1], lm[upper, 1] + 0.004)
-    for upper, lower in ((61, 67), (62, 66), (63, 65)):   # inner lips touch, never overlap
-        lm[lower, 1] = max(lm[lower, 1], lm[upper, 1])
-    return lm
-
-
-def measure_aus(neutral: np.ndarray, basis: np.ndarray, landmarks: np.ndarray,
-                unilateral: str | None = None) -> dict[int, float]:
-    """AU intensities fitted (non-negative least squares) to the landmark displacements.
-
-    This is what the landmarks actually show; it differs from the rendered AUs where an
-    expression saturates (e.g. eyelids that would cross are stopped).
-    """
-    a = (side_mask(unilateral)[None, :, None] * basis).reshape(len(AUS), -1).T
-    coef, _ = nnls(a, (landmarks - neutral).ravel())
-    return {au: round(float(min(c, 1.0)), 4) for au, c in zip(AUS, coef)}
 
 
 @dataclass(frozen=True)
@@ -181,36 +111,3 @@ class Pose:
         rx = np.array([[1, 0, 0], [0, np.cos(p), np.sin(p)], [0, -np.sin(p), np.cos(p)]])
         rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
         return rz @ rx @ ry
-
-
-_NOSE_DEPTH = {27: 0.12, 28: 0.22, 29: 0.33, 30: 0.45, 31: 0.16, 32: 0.24, 33: 0.3, 34: 0.24, 35: 0.16}
-
-
-def surface_depth(points: np.ndarray) -> np.ndarray:
-    """Approximate depth (towards the viewer) of face-surface points."""
-    x = points[:, 0]
-    return 0.5 * np.sqrt(np.clip(1 - (x / 1.08) ** 2, 0, 1)) - 0.08
-
-
-@lru_cache(maxsize=1)
-def _landmark_depth_offsets() -> np.ndarray:
-    z = np.zeros(N_LANDMARKS)
-    for i, v in _NOSE_DEPTH.items():
-        z[i] = v
-    z[36:48] = -0.05
-    z[48:68] = 0.06
-    return z
-
-
-def landmark_depth(lm: np.ndarray) -> np.ndarray:
-    """Depth of the 68 landmarks (jaw contour is the silhouette; the nose sticks out)."""
-    z = surface_depth(lm) + _landmark_depth_offsets()
-    theta = np.pi * np.arange(17) / 16
-    z[:17] = 0.42 * np.sin(theta) ** 2 - 0.12
-    return z
-
-
-def project(points: np.ndarray, depth: np.ndarray, pose: Pose, pivot_z: float = -0.35) -> np.ndarray:
-    """Rotate canonical points (with depth) by the head pose; orthographic projection."""
-    xyz = np.column_stack([points, depth - pivot_z])
-    return (xyz @ pose.matrix().T)[:, :2]

@@ -150,10 +150,10 @@ def pyfeat_model() -> tuple[np.ndarray, np.ndarray]:
 @lru_cache(maxsize=1)
 def blendshape_basis() -> np.ndarray:
     """AU basis from the project's own 68-landmark FACS displacements, spread over the mesh."""
-    from factory.faces.geometry import _au_basis_cached
+    from factory.faces.geometry import landmark_au_basis
 
     v, _ = topology()
-    lm68 = _au_basis_cached(1.0, 1.0) * 8.2                  # canonical face units -> cm
+    lm68 = landmark_au_basis() * 8.2                  # canonical face units -> cm
     anchors = v[IBUG68]
     d2 = ((v[:, None, :2] - anchors[None, :, :2]) ** 2).sum(-1)
     w = np.exp(-d2 / (2 * 0.9 ** 2))

@@ -7,9 +7,12 @@ shipping a package, without touching the factory::
     [project.entry-points."factory.generators"]
     "speech.mytts" = "mypkg.tts:MyTTSGenerator"
 
-The factory builds a generator from its validated settings (the recipe's
-``modalities.<modality>`` block), calls `preflight` once before anything is written, then
-`generate` once per shard with that shard's specs, in a fixed order.
+A generator owns everything about itself: its `Settings` (a pydantic model, subclass of
+`GeneratorSettings`; the recipe validates its ``modalities.<modality>`` block against it, so a
+backend with new keys needs no change to the factory), the `files` it writes (extension, media
+type, description, which cards, report and Croissant read) and its `licence`. The factory
+builds it from its validated settings, calls `preflight` once before anything is written,
+then `generate` once per shard with that shard's specs, in a fixed order.
 """
 from __future__ import annotations
 
@@ -17,11 +20,41 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Mapping, Protocol, Sequence, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict
+
 from factory.errors import FactoryError
 from factory.spec import SampleSpec
 
 ENTRY_POINT_GROUP = "factory.generators"
+# The embedded default (no download): the modalities a recipe without `modalities:` gets, and
+# the backend a modality block without `backend:` gets. A modality with one registered
+# backend needs no entry here.
+DEFAULT_BACKENDS = {"physiology": "neurokit2", "speech": "espeak", "face": "procedural"}
+# Modalities are generated, and their files and labels written, in this order, then by name.
+MODALITY_ORDER = ("physiology", "speech", "face", "eeg")
 NEURAL_PACKAGES = {"torch", "torchaudio", "torchcodec", "transformers", "diffusers", "TTS", "accelerate"}
+
+
+class GeneratorSettings(BaseModel):
+    """Base of every generator's `Settings`: unknown keys are refused, defaults validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    backend: str
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One kind of file a generator writes per sample.
+
+    `extension` is the WebDataset extension after the key (``"physio.npy"``; a ``*`` stands
+    for a counter, as in ``"frame*.png"``), `media_type` its MIME type, and `description`
+    one line for the datasheet, the Hub card, Croissant and the report.
+    """
+
+    extension: str
+    media_type: str
+    description: str
 
 
 @dataclass
@@ -43,6 +76,9 @@ class Generator(Protocol):
 
     modality: ClassVar[str]   # "physiology", "speech", "face", ...
     backend: ClassVar[str]    # "neurokit2", "espeak", "diffusers", ...
+    Settings: ClassVar[type[GeneratorSettings]]   # the recipe's modalities.<modality> block
+    files: ClassVar[tuple[OutputFile, ...]]       # what it writes per sample
+    licence: ClassVar[str]    # one line: the code's licence and any model, voice or data terms
 
     def __init__(self, settings: Any) -> None: ...
 
@@ -66,23 +102,49 @@ def available() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def load_generator(modality: str, settings: Any) -> Generator:
-    """Build the generator registered for ``<modality>.<settings.backend>``."""
-    name = f"{modality}.{settings.backend}"
+def modalities() -> list[str]:
+    """Every modality some installed generator makes, in generation order."""
+    return ordered({name.split(".", 1)[0] for name in available()})
+
+
+def ordered(names) -> list[str]:
+    """Modality names in generation order (`MODALITY_ORDER`, then alphabetical)."""
+    rank = {m: i for i, m in enumerate(MODALITY_ORDER)}
+    return sorted(set(names), key=lambda m: (rank.get(m, len(rank)), m))
+
+
+def default_backend(modality: str) -> str | None:
+    """The backend a ``modalities.<modality>`` block without ``backend:`` gets (None: must be named)."""
+    if modality in DEFAULT_BACKENDS:
+        return DEFAULT_BACKENDS[modality]
+    backends = [n.split(".", 1)[1] for n in available() if n.split(".", 1)[0] == modality]
+    return backends[0] if len(backends) == 1 else None
+
+
+def generator_class(modality: str, backend: str) -> type:
+    """The class registered as ``<modality>.<backend>`` (FactoryError naming the recipe key if none)."""
+    name = f"{modality}.{backend}"
     eps = available()
     if name not in eps:
+        if modality not in modalities():
+            raise FactoryError(f"modalities.{modality}: no installed generator makes {modality!r}; "
+                               f"modalities: {', '.join(modalities())}")
         known = sorted(n.split(".", 1)[1] for n in eps if n.startswith(modality + "."))
         raise FactoryError(
-            f"modalities.{modality}.backend: no generator {settings.backend!r} is installed; "
+            f"modalities.{modality}.backend: no generator {backend!r} is installed; "
             f"available: {', '.join(known) or 'none'} (a backend is a package registering the "
             f"entry point '{ENTRY_POINT_GROUP}' named '{name}')")
     try:
-        cls = eps[name].load()
+        return eps[name].load()
     except ImportError as exc:
         missing = exc.name or str(exc)
         hint = ("pip install 'affect-factory[neural]'" if missing.split(".")[0] in NEURAL_PACKAGES
                 else f"pip install {missing.split('.')[0]}")
         raise FactoryError(
-            f"modalities.{modality}.backend {settings.backend!r} needs a package that is not "
+            f"modalities.{modality}.backend {backend!r} needs a package that is not "
             f"installed: {missing} ({hint})") from None
-    return cls(settings)
+
+
+def load_generator(modality: str, settings: GeneratorSettings) -> Generator:
+    """Build the generator registered for ``<modality>.<settings.backend>``."""
+    return generator_class(modality, settings.backend)(settings)

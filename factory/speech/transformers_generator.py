@@ -3,7 +3,7 @@
 Any model id or local folder the pipeline accepts (e.g. VITS / MMS-TTS, one per language via
 ``models``). Multi-speaker VITS models get a speaker per identity (``speaker_id``). Emotion:
 these models have no emotion conditioning, so the prosody transform of
-`factory.generators.speech_neural` applies (see there).
+`factory.speech.neural` applies (see there).
 """
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 
 from factory.errors import FactoryError
-from factory.generators.speech_neural import NeuralSpeechGenerator
+from factory.speech.neural import NeuralSpeechGenerator
 
 
 class TransformersSpeechGenerator(NeuralSpeechGenerator):
     """Speech from a transformers text-to-speech pipeline; see the module docstring."""
 
     backend = "transformers"
+    licence = "transformers (Apache-2.0); the model's own licence applies to its voices (MMS-TTS: CC-BY-NC-4.0)"
 
     def versions(self) -> dict[str, str]:
         """transformers and torch versions, plus the models used."""

@@ -72,8 +72,8 @@ class Transcripts:
                     raise FactoryError(f"modalities.speech.text: no congruent lines for emotion(s) "
                                        f"{', '.join(lacking)} in {loc}")
         if self.model:
-            from factory.model_refs import resolve
-            resolve(self.model, "modalities.speech.text_model")
+            from factory.models import resolve
+            resolve(self.model, "modalities.speech.text_model", "config.json")
 
     def candidates(self, locale: str, emotion: str) -> list[str]:
         """The bank lines a sample of this locale and emotion may get."""
@@ -108,9 +108,9 @@ class Transcripts:
     def _pipeline(self):
         if self._pipe is None:
             from transformers import pipeline
-            from factory.model_refs import resolve
-            path = resolve(self.model, "modalities.speech.text_model")
-            self._pipe = pipeline("text-generation", model=path, device=_torch_device(self.device))
+            from factory.models import pick_device, resolve
+            path = str(resolve(self.model, "modalities.speech.text_model", "config.json"))
+            self._pipe = pipeline("text-generation", model=path, device=pick_device(self.device, "modalities.speech.device"))
         return self._pipe
 
 
@@ -125,10 +125,3 @@ def clean_line(text: str, max_chars: int = MAX_GENERATED_CHARS) -> str:
         cut = line[:max_chars + 1]
         line = cut.rsplit(" ", 1)[0] if " " in cut else cut[:max_chars]
     return line if any(ch.isalpha() for ch in line) else ""
-
-
-def _torch_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-    return "cuda" if torch.cuda.is_available() else "cpu"

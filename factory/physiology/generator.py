@@ -13,21 +13,47 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import neurokit2 as nk
 import numpy as np
+from pydantic import Field, field_validator, model_validator
 from neurokit2.eda.eda_simulate import _eda_simulate_scr  # neurokit2's canonical SCR shape (Bach 2010)
 
 from factory.affect import AUTONOMIC, resting_baseline
-from factory.generators import SampleParts
+from factory.generators import GeneratorSettings, OutputFile, SampleParts
 from factory.spec import SampleSpec
 
 HR_RAMP_S = 3.0             # heart/respiration rates settle ~3 s after onset (Kreibig 2010, *chosen*)
 SCR_LATENCY_S = (1.0, 3.0)  # evoked SCR latency (Boucsein 2012)
 NON_RESPONDER_SHARE = 0.10  # ~10 % electrodermal non-responders (Boucsein 2012)
+SIGNALS = ("ecg", "ppg", "eda", "rsp", "emg")
 TOLERANCE = {"heart_rate": 5.0, "heart_rate_change": 4.0, "resp_rate": 3.0, "scr_count": 1, "scl": 1.0,
              "scl_change": 0.5, "emg_bursts": 1}
+
+
+class PhysiologySettings(GeneratorSettings):
+    """Physiological signals of the whole episode (neurokit2 simulators)."""
+
+    backend: str = "neurokit2"
+    signals: list[Literal["ecg", "ppg", "eda", "rsp", "emg"]] = Field(default_factory=lambda: list(SIGNALS))
+    sampling_rate: int = Field(256, ge=64, le=4000)
+
+    @model_validator(mode="after")
+    def _emg_rate(self):
+        if "emg" in self.signals and self.sampling_rate < 250:
+            raise ValueError(f"EMG needs sampling_rate >= 250 Hz (neurokit2's EMG cleaning high-passes at "
+                             f"100 Hz), got {self.sampling_rate}; raise the rate or drop emg from signals")
+        return self
+
+    @field_validator("signals")
+    @classmethod
+    def _unique_signals(cls, v):
+        if not v:
+            raise ValueError(f"list at least one signal of {list(SIGNALS)}")
+        if len(set(v)) != len(v):
+            raise ValueError("a signal is listed twice")
+        return v
 
 
 class PhysiologyGenerator:
@@ -35,6 +61,11 @@ class PhysiologyGenerator:
 
     modality = "physiology"
     backend = "neurokit2"
+    Settings = PhysiologySettings
+    files = (OutputFile("physio.npy", "application/x-npy",
+                        "physiological signals of the whole episode, channels x samples, float32 "
+                        "(channel names, units and sampling rate in the JSON)"),)
+    licence = "neurokit2 (MIT) simulators and processing; signals are synthetic"
 
     def __init__(self, settings) -> None:
         self.signals = list(settings.signals)

@@ -7,7 +7,7 @@ the checkpoint file itself with ``config.json`` beside it; it is loaded with
 ``TTS(model_path=..., config_path=...)``. Multi-speaker models get the recipe's ``speaker`` or
 one speaker per identity; multilingual models get the locale's language. Coqui's own
 ``emotion`` argument only worked with the discontinued Coqui Studio, so emotion comes from the
-shared prosody transform (`factory.generators.speech_neural`).
+shared prosody transform (`factory.speech.neural`).
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from factory.errors import FactoryError
-from factory.generators.speech_neural import NeuralSpeechGenerator
-from factory.model_refs import looks_like_path
-from factory.text import language
+from factory.speech.neural import NeuralSpeechGenerator
+from factory.models import looks_like_path
+from factory.speech.text import language
 
 CHECKPOINT_NAMES = ("model.pth", "best_model.pth", "model_file.pth", "checkpoint.pth")
 
@@ -28,6 +28,7 @@ class CoquiSpeechGenerator(NeuralSpeechGenerator):
     """Speech from a Coqui TTS model; see the module docstring."""
 
     backend = "coqui"
+    licence = "Coqui TTS (MPL-2.0); the model's own licence applies to its voices (often non-commercial)"
 
     def versions(self) -> dict[str, str]:
         """coqui-tts and torch versions, plus the models used."""

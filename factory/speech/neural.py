@@ -2,30 +2,43 @@
 
 A neural model speaks one voice per speaker and has no prosody controls of its own we can rely
 on, so: the model's (seeded) output is the neutral *reference*; the emotional rendering is the
-reference moved toward the emotion's targets by `factory.prosody.transform` (when the recipe's
+reference moved toward the emotion's targets by `factory.speech.prosody.transform` (when the recipe's
 ``prosody_transform`` is on, the default), and both are measured like any other backend's.
 
 Models: ``model`` serves every locale; ``models`` (locale -> id or path) overrides it per
 locale, e.g. one MMS VITS model per language. Each is resolved to a local path in preflight
-(`factory.model_refs`), and loaded once per process.
+(`factory.models`), and loaded once per process.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
+from pydantic import Field
 
-from factory import prosody
+from factory.speech import prosody
 from factory.errors import FactoryError
-from factory.generators.speech_base import Plan, Rendered, SpeechGenerator
+from factory.speech.base import Plan, Rendered, SpeechGenerator, SpeechSettings
 from factory.spec import SampleSpec
-from factory.text import banks
+from factory.speech.text import banks
 
 REFERENCE_PEAK = 0.4   # the reference is normalized to this peak, leaving room for +6 dB
 
 
+class NeuralSpeechSettings(SpeechSettings):
+    """Speech from a neural text-to-speech model."""
+
+    model: Optional[str] = None              # model id or local path, every locale
+    models: dict[str, str] = Field(default_factory=dict)  # locale -> model id/path (overrides `model`)
+    prosody_transform: bool = True           # pitch-shift/time-stretch to the emotion's targets
+    speaker: Optional[str] = None            # multi-speaker models: a fixed speaker (default: one per identity)
+    device: str = "auto"
+
+
 class NeuralSpeechGenerator(SpeechGenerator):
     """Base of the neural backends: model per locale, seeding, speaker per identity, transform."""
+
+    Settings = NeuralSpeechSettings
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
@@ -38,8 +51,8 @@ class NeuralSpeechGenerator(SpeechGenerator):
 
     def resolve(self, ref: str, field: str) -> str:
         """A local path for a model reference (FactoryError if unavailable); override if needed."""
-        from factory.model_refs import resolve
-        return resolve(ref, field)
+        from factory.models import resolve
+        return str(resolve(ref, field, "config.json"))
 
     def speakers(self, model: Any) -> list[str]:
         """Speaker names of a multi-speaker model ([] if single-speaker); override."""
@@ -121,15 +134,8 @@ class NeuralSpeechGenerator(SpeechGenerator):
 
     def device(self) -> str:
         """The torch device to run on (``auto``: CUDA when present)."""
-        import torch
-        dev = getattr(self.settings, "device", "auto")
-        if dev == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if dev.startswith("cuda") and not torch.cuda.is_available():
-            raise FactoryError(f"modalities.speech.device: {dev!r} asked for but no CUDA device is available; "
-                               f"use device: cpu or auto")
-        return dev
-
+        from factory.models import pick_device
+        return pick_device(self.settings.device, "modalities.speech.device")
 
 def _normalize(audio: np.ndarray) -> np.ndarray:
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0

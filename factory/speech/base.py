@@ -5,10 +5,10 @@ A backend subclasses `SpeechGenerator` and implements `render(plans)`: for each 
 utterance, a *reference* rendering (the same text and voice with neutral prosody) and the
 emotional rendering. Everything else happens here, identically for all backends:
 
-1. `plan`: the transcript (`factory.text`), the prosody ratios of the emotion at its intensity
-   (`factory.prosody.ratios`) and the time window the episode leaves for speech;
+1. `plan`: the transcript (`factory.speech.text`), the prosody ratios of the emotion at its intensity
+   (`factory.speech.prosody.ratios`) and the time window the episode leaves for speech;
 2. `finish`: resample to the dataset's rate, trim silence, measure reference and output
-   (`factory.prosody.measure`), derive targets and ``met`` flags, fit into the window, place
+   (`factory.speech.prosody.measure`), derive targets and ``met`` flags, fit into the window, place
    the utterance on the episode's timeline and encode FLAC.
 
 The FLAC file spans the whole episode (``0 .. episode.duration``, silence around the
@@ -20,16 +20,17 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Mapping, Optional, Sequence
 
 import numpy as np
+from pydantic import Field
 
-from factory import prosody
+from factory.speech import prosody
 from factory.affect import VOCAL
 from factory.errors import FactoryError
-from factory.generators import SampleParts
+from factory.generators import GeneratorSettings, OutputFile, SampleParts
 from factory.spec import Episode, SampleSpec
-from factory.text import Transcripts, language
+from factory.speech.text import Transcripts, language
 
 LATENCY_S = 0.3     # speech starts at least this long after the stimulus onset
 TAIL_S = 0.2        # and ends at least this long before the episode ends
@@ -75,11 +76,27 @@ def estimate_seconds(text: str, locale: str) -> float:
     return len(text) / _CHARS_PER_S.get(language(locale), _DEFAULT_CHARS_PER_S)
 
 
+class SpeechSettings(GeneratorSettings):
+    """Speech and its transcript (every backend)."""
+
+    backend: str = "espeak"
+    text: Literal["neutral", "congruent"] = "neutral"
+    text_model: Optional[str] = None         # transformers text-generation model for congruent scripts
+    sample_rate: int = Field(16000, ge=8000, le=48000)
+
+
 class SpeechGenerator:
     """Base of the speech backends; see the module docstring."""
 
     modality: ClassVar[str] = "speech"
     backend: ClassVar[str] = ""
+    Settings: ClassVar[type[GeneratorSettings]] = SpeechSettings
+    files: ClassVar[tuple[OutputFile, ...]] = (
+        OutputFile("flac", "audio/flac", "speech of the whole episode, mono FLAC; the utterance starts "
+                                         "after the stimulus onset (start/end in the JSON)"),
+        OutputFile("txt", "text/plain", "the transcript of the utterance, UTF-8"),
+    )
+    licence: ClassVar[str] = ""
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings

@@ -8,7 +8,7 @@ pitch flutter imitates an older voice), a personal pitch level (+-3.5 % s.d.; th
 literature: women's F0 falls with age, men's rises slightly after 60, and older adults speak
 ~10 % slower): see `age_factors`.
 
-Emotion. The emotion's `VOCAL` ratios at the sample's intensity (`factory.prosody.ratios`)
+Emotion. The emotion's `VOCAL` ratios at the sample's intensity (`factory.speech.prosody.ratios`)
 are mapped onto eSpeak NG's parameters: pitch level through its exponential pitch table
 (parameter 50 is the voice's own pitch) with a measured gain (`PITCH_GAIN`; F0 ratios above
 about x1.6 are out of eSpeak NG's reach and show up as unmet targets), pitch range linearly (50 = the
@@ -16,7 +16,7 @@ voice's own), rate in words per minute, volume as linear amplitude. Volume start
 that +6 dB (anger) does not clip.
 
 Determinism. All of a shard's utterances (each sample's neutral reference, then its emotional
-rendering) go through one `factory.espeak.synthesize` call, a fresh seeded child process.
+rendering) go through one `factory.speech.espeak_ng.synthesize` call, a fresh seeded child process.
 """
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ from typing import Sequence
 
 import numpy as np
 
-from factory import espeak
-from factory.generators.speech_base import Plan, Rendered, SpeechGenerator, slowest_rate
-from factory.prosody import Ratios, active_span
+from factory.speech import espeak_ng as espeak
+from factory.speech.base import Plan, Rendered, SpeechGenerator, slowest_rate
+from factory.speech.prosody import Ratios, active_span
 from factory.spec import SampleSpec
 
 # BCP-47 locale -> eSpeak NG language voice. Bare languages map to their main locale.
@@ -104,6 +104,7 @@ class EspeakSpeechGenerator(SpeechGenerator):
     """Speech with eSpeak NG (offline); see the module docstring."""
 
     backend = "espeak"
+    licence = "eSpeak NG (GPL-3.0-or-later), run as a separate library through espeakng-loader; its voices carry the same terms"
 
     def supported_locales(self) -> list[str]:
         """Locales with an eSpeak NG voice and neutral transcripts."""

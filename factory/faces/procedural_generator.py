@@ -11,11 +11,13 @@ vertices of what was drawn), the pose, lighting and camera.
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping, Sequence
+import re
+from typing import Any, Literal, Mapping, Optional, Sequence
 
 import numpy as np
 import PIL
 from PIL import Image
+from pydantic import Field, model_validator
 
 import factory
 from factory.affect import FACS_PROTOTYPES, MONK_SKIN_TONES
@@ -25,7 +27,7 @@ from factory.faces.geometry import Pose
 from factory.faces.identity import FaceIdentity, draw_identity, hex_rgb
 from factory.faces.mesh import fit_aus
 from factory.faces.photo import Light, Lighting, Person, kelvin_rgb, light_direction, render_photo
-from factory.generators import SampleParts
+from factory.generators import GeneratorSettings, OutputFile, SampleParts
 from factory.spec import SampleSpec
 
 AU_TOLERANCE = 0.2   # fitted vs target, per AU, for `met.au`
@@ -63,6 +65,47 @@ def sample_lighting(spec: SampleSpec, settings: Any) -> tuple[Lighting, dict[str
     return Lighting(key, fill_light, AMBIENT, bg), labels
 
 
+class FaceSettings(GeneratorSettings):
+    """The face, rendered at the episode's apex (or as frames along the timeline). Each sample
+    draws its lighting and camera distance uniformly inside the [min, max] ranges."""
+
+    backend: str = "procedural"
+    size: int = Field(256, ge=32, le=2048)
+    frames: Optional[int] = Field(None, ge=2, le=64)
+    face_model: Literal["pyfeat", "blendshapes"] = "pyfeat"   # blendshapes: Apache-2.0 terms only
+    light_azimuth: tuple[float, float] = (-55.0, 55.0)        # key light, degrees right of the camera
+    light_elevation: tuple[float, float] = (10.0, 45.0)       # key light, degrees above the camera
+    light_kelvin: tuple[float, float] = (3800.0, 6800.0)      # key light colour temperature
+    fill_ratio: tuple[float, float] = (0.15, 0.45)            # fill / key intensity
+    distance: tuple[float, float] = (75.0, 105.0)             # camera to face, cm
+    max_pose: tuple[float, float, float] = (12.0, 8.0, 8.0)   # |yaw|, |pitch|, |roll| limits, degrees
+    background: Optional[str] = None                          # '#rrggbb'; None: a muted colour per sample
+
+    @model_validator(mode="after")
+    def _ranges(self):
+        for name in ("light_azimuth", "light_elevation", "light_kelvin", "fill_ratio", "distance"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"{name}: min ({lo}) must not exceed max ({hi})")
+        if self.background is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", self.background):
+            raise ValueError(f"background: {self.background!r} is not a '#rrggbb' colour")
+        return self
+
+
+FACE_FILES = (
+    OutputFile("png", "image/png", "the face at the expression's apex, RGB PNG"),
+    OutputFile("frame*.png", "image/png", "with `frames: K`: the face at K times from onset to offset"),
+)
+LICENCES = {
+    "pyfeat": ("affect-factory renderer (Apache-2.0); MediaPipe face mesh topology and canonical face "
+               "(Apache-2.0); py-feat au_to_mesh_pls_v4 expression model (py-feat code MIT; its fitted "
+               "parameters carry the research-use terms of their training data: research use only, "
+               "see docs/faces.md)"),
+    "blendshapes": ("affect-factory renderer and FACS blend shapes (Apache-2.0); MediaPipe face mesh "
+                    "topology and canonical face (Apache-2.0)"),
+}
+
+
 def _identity_labels(idt: FaceIdentity) -> dict[str, Any]:
     return {"hair_style": idt.hair_style, "beard": idt.beard > 0, "age_cues": round(idt.wrinkles, 3),
             "skin_hex": MONK_SKIN_TONES[idt.skin_tone]}
@@ -77,12 +120,16 @@ class ProceduralFaceGenerator:
 
     modality = "face"
     backend = "procedural"
+    Settings = FaceSettings
+    files = FACE_FILES
+    licence = LICENCES["pyfeat"]
 
     def __init__(self, settings: Any):
         self.settings = settings
         self.size = int(getattr(settings, "size", 256))
         self.frames = getattr(settings, "frames", None)
         self.face_model = getattr(settings, "face_model", "pyfeat")
+        self.licence = LICENCES[self.face_model]
 
     def preflight(self, levels: Mapping[str, Sequence[Any]]) -> None:
         """Refuse emotions without a FACS prototype and skin tones outside the Monk scale."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from factory.affect import EMOTIONS
-from factory.faces.models import resolve_model
+from factory.models import resolve
 
 # Natural-language descriptions of each category for the zero-shot prompts.
 EMOTION_WORDS = {
@@ -31,7 +31,7 @@ class EmotionCritic:
         from transformers import CLIPModel, CLIPProcessor
 
         self.model_ref = model
-        folder = resolve_model(model, field, "config.json")
+        folder = resolve(model, field, "config.json")
         self.device = device
         self.model = CLIPModel.from_pretrained(folder).to(device).train(False)  # inference mode
         self.processor = CLIPProcessor.from_pretrained(folder)

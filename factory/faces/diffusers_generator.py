@@ -7,21 +7,25 @@ ControlNet guided by it when `controlnet` names one, so identity, pose and expre
 to the procedural labels (AUs, landmarks, pose). Each sample has its own seeded
 `torch.Generator` (CPU, so the same seed gives the same latents on any device); a shard's
 samples are generated in batches of `batch_size`. With `critic` set, a zero-shot CLIP critic
-scores every image (`factory.critic`).
+scores every image (`factory.faces.critic`).
 """
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Optional, Sequence
+
+from pydantic import Field
 
 from factory.affect import FACS_PROTOTYPES, MONK_SKIN_TONES
 from factory.errors import FactoryError
 from factory.faces.expression import au_key, target_aus
 from factory.faces.identity import age_of, skin_tone_of
-from factory.faces.models import read_config, resolve_model
+from factory.models import pick_device, read_config, resolve
+from factory.faces.procedural_generator import FACE_FILES, FaceSettings
 from factory.generators import SampleParts
 from factory.spec import SampleSpec
 
+DEVICE_FIELD = "modalities.face.device"
 SKIN_WORDS = {1: "very fair", 2: "fair", 3: "light", 4: "light olive", 5: "medium", 6: "tan",
               7: "brown", 8: "dark brown", 9: "deep brown", 10: "very deep brown"}
 EMOTION_PHRASES = {
@@ -54,26 +58,26 @@ def compose_prompt(spec: SampleSpec) -> tuple[str, str]:
     return prompt, NEGATIVE
 
 
-def pick_device(requested: str) -> str:
-    """'auto' -> cuda, mps or cpu; an explicit device must exist (FactoryError otherwise)."""
-    import torch
-
-    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise FactoryError("modalities.face.device: 'cuda' was asked for but torch sees no CUDA GPU; "
-                           "use device: auto (or cpu), or install a CUDA build of torch 2.9.1")
-    if requested == "mps" and not has_mps:
-        raise FactoryError("modalities.face.device: 'mps' was asked for but is not available; use device: auto")
-    if requested.split(":")[0] not in ("cpu", "cuda", "mps"):
-        raise FactoryError(f"modalities.face.device: {requested!r} is not one of auto, cpu, cuda, cuda:N, mps")
-    return requested
-
-
 def sample_seed(spec: SampleSpec) -> int:
     """The sample's diffusion seed, from its own 'face' stream."""
     return int(spec.rng("face.diffusion").integers(0, 2**31 - 1))
+
+
+
+class DiffusersFaceSettings(FaceSettings):
+    """Faces from a diffusers model (text-to-image, or layout-guided by the procedural face)."""
+
+    backend: str = "diffusers"
+    model: Optional[str] = None              # diffusers model id or local path
+    steps: int = Field(4, ge=1, le=200)
+    guidance: float = Field(0.0, ge=0.0, le=30.0)
+    scheduler: Optional[str] = None          # a diffusers scheduler class name
+    mode: Literal["text", "layout"] = "text"  # layout: img2img from the procedural face
+    strength: float = Field(0.6, gt=0.0, le=1.0)
+    controlnet: Optional[str] = None
+    critic: Optional[str] = None             # CLIP model id or path for the label-fidelity critic
+    batch_size: int = Field(8, ge=1, le=256)
+    device: str = "auto"
 
 
 class DiffusersFaceGenerator:
@@ -81,6 +85,9 @@ class DiffusersFaceGenerator:
 
     modality = "face"
     backend = "diffusers"
+    Settings = DiffusersFaceSettings
+    files = FACE_FILES
+    licence = "diffusers (Apache-2.0); the model's own licence applies to the images (e.g. CreativeML OpenRAIL-M)"
 
     def __init__(self, settings: Any):
         self.settings = settings
@@ -99,12 +106,12 @@ class DiffusersFaceGenerator:
         except ImportError as exc:
             raise FactoryError(f"modalities.face.backend 'diffusers' needs {exc.name}: "
                                f"pip install 'affect-factory[neural]'") from None
-        folder = resolve_model(s.model, "modalities.face.model", "model_index.json")
+        folder = resolve(s.model, "modalities.face.model", "model_index.json")
         multiple = self._size_multiple(folder)
         if s.size % multiple:
             raise FactoryError(f"modalities.face.size: {s.size} is not a multiple of {multiple}, which "
                                f"this model's VAE needs; use e.g. {max(multiple, s.size // multiple * multiple)}")
-        pick_device(s.device)
+        pick_device(s.device, DEVICE_FIELD)
         if s.scheduler:
             self._scheduler_class(s.scheduler)
         if s.mode == "layout" and not s.controlnet and int(s.steps * s.strength) < 1:
@@ -113,7 +120,7 @@ class DiffusersFaceGenerator:
         if s.controlnet:
             self._check_controlnet(folder, multiple)
         if s.critic:
-            resolve_model(s.critic, "modalities.face.critic", "config.json")
+            resolve(s.critic, "modalities.face.critic", "config.json")
         self._emotions = list(levels.get("emotion", ())) or None
         unknown = [e for e in levels.get("emotion", ()) if e not in FACS_PROTOTYPES]
         if unknown and s.mode == "layout":
@@ -131,7 +138,7 @@ class DiffusersFaceGenerator:
             raise FactoryError(f"modalities.face.controlnet: {s.controlnet!r} is set but mode is {s.mode!r}; "
                                f"the procedural face is the control image, so set mode: layout "
                                f"(or remove controlnet)")
-        cn = resolve_model(s.controlnet, "modalities.face.controlnet", "config.json")
+        cn = resolve(s.controlnet, "modalities.face.controlnet", "config.json")
         config = read_config(cn, "")
         kind = config.get("_class_name", "ControlNetModel")
         if kind != "ControlNetModel":
@@ -196,14 +203,14 @@ class DiffusersFaceGenerator:
         from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
 
         s = self.settings
-        device = pick_device(s.device)
+        device = pick_device(s.device, DEVICE_FIELD)
         dtype = torch.float16 if device.startswith(("cuda", "mps")) else torch.float32
-        folder = resolve_model(s.model, "modalities.face.model", "model_index.json")
+        folder = resolve(s.model, "modalities.face.model", "model_index.json")
         kwargs: dict[str, Any] = {"torch_dtype": dtype}
         if self._uses_controlnet():
             from diffusers import ControlNetModel
 
-            cn = resolve_model(s.controlnet, "modalities.face.controlnet", "config.json")
+            cn = resolve(s.controlnet, "modalities.face.controlnet", "config.json")
             # with `controlnet`, the auto pipeline picks the model's ControlNet pipeline
             # (StableDiffusionPipeline -> StableDiffusionControlNetPipeline, SDXL likewise)
             kwargs["controlnet"] = ControlNetModel.from_pretrained(cn, torch_dtype=dtype)
@@ -224,10 +231,10 @@ class DiffusersFaceGenerator:
     def critic(self):
         """The CLIP critic, when `critic` names a model."""
         if self.settings.critic and self._critic is None:
-            from factory.critic import EmotionCritic
+            from factory.faces.critic import EmotionCritic
 
             emotions = self._emotions or list(FACS_PROTOTYPES)
-            self._critic = EmotionCritic(self.settings.critic, pick_device(self.settings.device), emotions)
+            self._critic = EmotionCritic(self.settings.critic, pick_device(self.settings.device, DEVICE_FIELD), emotions)
         return self._critic
 
     # ------------------------------------------------------------ generation
@@ -264,7 +271,7 @@ class DiffusersFaceGenerator:
         images = pipe(**kwargs).images
         images = [im if im.size == (s.size, s.size) else im.resize((s.size, s.size)) for im in images]
         if self.critic() is not None:
-            from factory.critic import apply_critic
+            from factory.faces.critic import apply_critic
 
             apply_critic(self.critic(), images, specs, labels)
         return [SampleParts(files={"png": _png(im)}, labels=lab) for im, lab in zip(images, labels)]
@@ -279,7 +286,7 @@ class DiffusersFaceGenerator:
 
     def _guides(self, specs: list[SampleSpec], labels: list[dict]) -> list:
         """Procedural faces (and their exact labels) that guide layout mode."""
-        from factory.generators.face_procedural import ProceduralFaceGenerator
+        from factory.faces.procedural_generator import ProceduralFaceGenerator
 
         if self._layout is None:
             self._layout = ProceduralFaceGenerator(self.settings)
