@@ -89,7 +89,7 @@ RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "face-benchmark.yaml"
 TARGETS = {"detected": 0.95, "accuracy": 0.65, "recall": 0.40, "tone_gap": 0.10}
 
 
-def judged_faces(recipe: Path = RECIPE) -> list[dict]:
+def judged_faces(recipe: Path = RECIPE, **settings) -> list[dict]:
     """Render the recipe's faces and judge each: BlazeFace and Haar detections, and the
     mini-Xception's reading of the BlazeFace crop (None where BlazeFace finds no face)."""
     from PIL import Image
@@ -103,7 +103,8 @@ def judged_faces(recipe: Path = RECIPE) -> list[dict]:
     r = load_recipe(recipe)
     plan = make_plan(r)
     specs = list(specs_from_rows(plan.samples, list(r.population), episode_of(r)))
-    parts = ProceduralFaceGenerator(r.modalities.face).generate(specs)
+    face = r.modalities["face"].model_copy(update=settings)
+    parts = ProceduralFaceGenerator(face).generate(specs)
     blaze, haar, fer = BlazeFace(), HaarFaces(), MiniXception()
     out = []
     for spec, part in zip(specs, parts):
@@ -184,6 +185,10 @@ def run() -> list[dict]:
 
 
 if __name__ == "__main__":
-    chosen = judged_rows(judged_faces()) if sys.argv[1:] == ["judge"] else run()
+    # `judge [key=value ...]`: only the judged table, with face settings changed (e.g. face_model=blendshapes)
+    if sys.argv[1:2] == ["judge"]:
+        chosen = judged_rows(judged_faces(**dict(a.split("=", 1) for a in sys.argv[2:])))
+    else:
+        chosen = run()
     for row in chosen:
         print(f"| {row['benchmark']} | {row['value']} | {row.get('detail', '')} |")

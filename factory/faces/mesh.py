@@ -22,7 +22,7 @@ from scipy import sparse
 
 from factory.faces.expression import AUS
 
-FACE_MODELS = ("pyfeat", "blendshapes")
+FACE_MODELS = ("blendshapes", "pyfeat")
 N_VERTICES = 478
 # iBUG 300-W 68-point landmarks as MediaPipe vertices (subject's right = image left first).
 IBUG68 = np.array([
@@ -104,18 +104,35 @@ UPPER_INNER_LIP = (191, 80, 81, 82, 13, 312, 311, 310, 415)
 LOWER_INNER_LIP = (95, 88, 178, 87, 14, 317, 402, 318, 324)
 
 
+UPPER_LIDS = ((246, 161, 160, 159, 158, 157, 173), (466, 388, 387, 386, 385, 384, 398))
+
+
 def close_lips(v: np.ndarray) -> np.ndarray:
     """The mesh with its inner lips meeting (a relaxed closed mouth), moved smoothly."""
     upper, lower = list(UPPER_INNER_LIP), list(LOWER_INNER_LIP)
-    half = (v[lower, 1] - v[upper, 1]) / 2
-    anchors = np.concatenate([upper, lower])
-    shift = np.concatenate([half, -half])
-    d2 = ((v[:, None, :2] - v[None, anchors, :2]) ** 2).sum(-1)
-    w = np.exp(-d2 / (2 * 0.35 ** 2))
-    w[anchors, np.arange(len(anchors))] += 1e6
+    half = (v[lower, 1] - v[upper, 1]) / 2 + 0.02       # a hair of overlap: no slit between the lips
     out = v.copy()
-    out[:, 1] += (w @ shift) / (w.sum(1) + 0.05)
+    out[:, 1] += spread_weights(v, upper + lower, 0.35) @ np.concatenate([half, -half])
     return out
+
+
+def open_eyes(v: np.ndarray, lift: float) -> np.ndarray:
+    """The mesh with its upper lids raised by up to `lift` cm (most at the lid's middle)."""
+    upper = [i for lid in UPPER_LIDS for i in lid]
+    pinned = [i for loop in EYE_LOOPS for i in loop if i not in upper]     # lower lids, corners
+    shift = np.concatenate([lift * np.tile(np.sin(np.linspace(0.35, np.pi - 0.35, 7)), 2), np.zeros(len(pinned))])
+    out = v.copy()
+    out[:, 1] -= spread_weights(v, upper + pinned, 0.3) @ shift
+    return out
+
+
+@lru_cache(maxsize=1)
+def canonical_face() -> np.ndarray:
+    """MediaPipe's canonical face relaxed for a portrait: lips closed, eyes open to a
+    typical palpebral fissure (~0.9 cm; the canonical model's 0.67 cm reads as a squint)."""
+    v = open_eyes(close_lips(topology()[0]), 0.25)
+    v.setflags(write=False)
+    return v
 
 
 def _p99(d: np.ndarray) -> float:
@@ -147,22 +164,58 @@ def pyfeat_model() -> tuple[np.ndarray, np.ndarray]:
     return close_lips(neutral), basis
 
 
+def spread_weights(v: np.ndarray, anchors, sigma: float) -> np.ndarray:
+    """(V, k) weights that move `anchors` (vertex indices) exactly and their neighbours
+    smoothly (normalised Gaussian in the face plane, fading to nothing far away)."""
+    anchors = np.asarray(anchors)
+    d2 = ((v[:, None, :2] - v[None, anchors, :2]) ** 2).sum(-1)
+    w = np.exp(-d2 / (2 * sigma ** 2))
+    w[anchors, np.arange(len(anchors))] += 1e6
+    return w / (w.sum(1, keepdims=True) + 0.05)
+
+
+def _bump(v: np.ndarray, centre, radius: float, shift) -> np.ndarray:
+    """A smooth displacement field: `shift` (dx, dy, dz) at `centre` (x, y; mirrored to both
+    sides), Gaussian falloff of `radius`."""
+    out = np.zeros_like(v)
+    for side in (-1, 1):
+        c = np.array([side * centre[0], centre[1]])
+        w = np.exp(-((v[:, :2] - c) ** 2).sum(1) / (2 * radius ** 2))
+        out += w[:, None] * np.array([side * shift[0], shift[1], shift[2]])
+    return out
+
+
+# Soft-tissue motion between the landmarks, cm at AU = 1 (FACS: AU6 raises and bulges the
+# cheeks, AU12 pulls them up and out along the nasolabial fold, AU9 bunches the nose sides,
+# AU4 bunches the brows forward, AU1/2 lift the forehead, AU10 lifts the cheek above the lip).
+_SOFT_TISSUE = {
+    6: [((3.6, 2.3), 1.2, (0.05, -0.35, 0.25))],
+    12: [((3.5, 4.4), 1.3, (0.25, -0.45, 0.3)), ((2.6, 2.6), 1.0, (0.05, -0.2, 0.12))],
+    9: [((1.1, 2.4), 0.7, (0.05, -0.25, 0.12)), ((0.0, 0.8), 0.7, (0.0, 0.0, 0.1))],
+    4: [((0.9, -1.6), 0.8, (-0.1, 0.2, 0.15))],
+    1: [((1.2, -3.2), 1.6, (0.0, -0.35, 0.0))],
+    2: [((3.6, -3.0), 1.5, (0.0, -0.3, 0.0))],
+    10: [((1.9, 4.2), 1.0, (0.0, -0.2, 0.1))],
+    20: [((3.6, 6.6), 1.2, (0.25, 0.05, -0.05))],
+}
+
+
 @lru_cache(maxsize=1)
 def blendshape_basis() -> np.ndarray:
-    """AU basis from the project's own 68-landmark FACS displacements, spread over the mesh."""
+    """AU basis from the project's own 68-landmark FACS displacements, spread over the mesh,
+    plus the soft tissue between landmarks (`_SOFT_TISSUE`)."""
     from factory.faces.geometry import landmark_au_basis
 
-    v, _ = topology()
+    v = canonical_face()
     lm68 = landmark_au_basis() * 8.2                  # canonical face units -> cm
-    anchors = v[IBUG68]
-    d2 = ((v[:, None, :2] - anchors[None, :, :2]) ** 2).sum(-1)
-    w = np.exp(-d2 / (2 * 0.9 ** 2))
-    w[IBUG68, np.arange(68)] += 1e6                          # landmarks move exactly as drawn
-    w /= w.sum(1, keepdims=True) + 0.05
+    w = spread_weights(v, IBUG68, 0.9)
     basis = np.zeros((len(AUS), N_VERTICES, 3))
     basis[:, :, :2] = np.einsum("vk,akd->avd", w, lm68)
     lips = np.array(MOUTH_LOOP)
     basis[:, lips, 2] -= 0.15 * np.abs(basis[:, lips, 1])    # parted lips roll in slightly
+    for k, au in enumerate(AUS):
+        for centre, radius, shift in _SOFT_TISSUE.get(au, ()):
+            basis[k] += _bump(v, centre, radius, shift) * (1 - np.isin(np.arange(N_VERTICES), IBUG68))[:, None]
     basis.setflags(write=False)
     return basis
 
@@ -173,7 +226,7 @@ def expression_model(name: str) -> tuple[np.ndarray, np.ndarray]:
     if name == "pyfeat":
         return pyfeat_model()
     if name == "blendshapes":
-        return topology()[0], blendshape_basis()
+        return canonical_face(), blendshape_basis()
     raise ValueError(f"unknown face model {name!r}; one of {FACE_MODELS}")
 
 

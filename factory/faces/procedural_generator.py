@@ -72,7 +72,7 @@ class FaceSettings(GeneratorSettings):
     backend: str = "procedural"
     size: int = Field(256, ge=32, le=2048)
     frames: Optional[int] = Field(None, ge=2, le=64)
-    face_model: Literal["pyfeat", "blendshapes"] = "pyfeat"   # blendshapes: Apache-2.0 terms only
+    face_model: Literal["blendshapes", "pyfeat"] = "blendshapes"  # pyfeat: research-use terms (docs/faces.md)
     light_azimuth: tuple[float, float] = (-55.0, 55.0)        # key light, degrees right of the camera
     light_elevation: tuple[float, float] = (10.0, 45.0)       # key light, degrees above the camera
     light_kelvin: tuple[float, float] = (3800.0, 6800.0)      # key light colour temperature
@@ -122,13 +122,13 @@ class ProceduralFaceGenerator:
     backend = "procedural"
     Settings = FaceSettings
     files = FACE_FILES
-    licence = LICENCES["pyfeat"]
+    licence = LICENCES["blendshapes"]
 
     def __init__(self, settings: Any):
         self.settings = settings
         self.size = int(getattr(settings, "size", 256))
         self.frames = getattr(settings, "frames", None)
-        self.face_model = getattr(settings, "face_model", "pyfeat")
+        self.face_model = getattr(settings, "face_model", "blendshapes")
         self.licence = LICENCES[self.face_model]
 
     def preflight(self, levels: Mapping[str, Sequence[Any]]) -> None:

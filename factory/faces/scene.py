@@ -81,17 +81,20 @@ def _orient(v: np.ndarray, t: np.ndarray, centre: np.ndarray) -> np.ndarray:
     return t
 
 
-def _behind(points: np.ndarray, face: np.ndarray, gap: float = 0.4) -> np.ndarray:
-    """Points moved behind the face surface wherever they would show through it (the skull
-    is carved by the eye sockets; a simple shell would poke out there)."""
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+
+
+def _behind(points: np.ndarray, face: np.ndarray, depth: float = 3.0) -> np.ndarray:
+    """Points inside the face's outline moved `depth` cm behind the face surface, so that
+    the skull never shows through the eye and mouth openings (it is carved there)."""
+    from matplotlib.path import Path
     from scipy.spatial import cKDTree
 
-    dist, idx = cKDTree(face[:, :2]).query(points[:, :2], k=3)
-    w = 1.0 / (dist + 1e-3)
-    z = (face[idx, 2] * w).sum(1) / w.sum(1)
-    inside = dist[:, 0] < 0.8
+    inside = Path(face[list(FACE_OVAL), :2]).contains_points(points[:, :2])
+    _, idx = cKDTree(face[:, :2]).query(points[inside, :2], k=3)
     out = points.copy()
-    out[:, 2] = np.where(inside, np.minimum(points[:, 2], z - gap), points[:, 2])
+    out[inside, 2] = np.minimum(points[inside, 2], face[idx, 2].mean(1) - depth)
     return out
 
 
