@@ -78,6 +78,28 @@ def vertex_normals(v: np.ndarray) -> np.ndarray:
     return vn
 
 
+@lru_cache(maxsize=1)
+def _neighbour_average() -> sparse.csr_matrix:
+    """Row-normalised vertex adjacency of the mesh (averages each vertex's neighbours)."""
+    _, t = topology()
+    rows = np.concatenate([t[:, 0], t[:, 1], t[:, 2], t[:, 1], t[:, 2], t[:, 0]])
+    cols = np.concatenate([t[:, 1], t[:, 2], t[:, 0], t[:, 0], t[:, 1], t[:, 2]])
+    a = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(N_VERTICES, N_VERTICES))
+    a.data[:] = 1.0
+    return sparse.diags(1.0 / np.maximum(a.sum(1).A1, 1)) @ a
+
+
+def cavity_occlusion(v: np.ndarray, strength: float = 0.55, iterations: int = 12) -> np.ndarray:
+    """Ambient occlusion per vertex (0..1) from how far a vertex lies below its smoothed
+    surroundings (eye sockets, the sides of the nose, the nasolabial fold, the mouth corners)."""
+    avg = _neighbour_average()
+    z = v[:, 2]
+    smooth = z
+    for _ in range(iterations):
+        smooth = avg @ smooth
+    return np.clip(1.0 - strength * np.maximum(smooth - z, 0.0), 0.4, 1.0)
+
+
 def _smoothstep(x):
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
@@ -102,6 +124,16 @@ def _region(v: np.ndarray, au: int) -> np.ndarray:
 
 UPPER_INNER_LIP = (191, 80, 81, 82, 13, 312, 311, 310, 415)
 LOWER_INNER_LIP = (95, 88, 178, 87, 14, 317, 402, 318, 324)
+
+
+def below_mouth(v: np.ndarray) -> np.ndarray:
+    """Which vertices of a mesh with parted lips lie below the mouth line (move with the jaw)."""
+    upper = v[list(UPPER_INNER_LIP)]
+    lower = v[list(LOWER_INNER_LIP)]
+    order = np.argsort(upper[:, 0])
+    line = (np.interp(v[:, 0], upper[order, 0], upper[order, 1])
+            + np.interp(v[:, 0], lower[np.argsort(lower[:, 0]), 0], lower[np.argsort(lower[:, 0]), 1])) / 2
+    return v[:, 1] > line
 
 
 UPPER_LIDS = ((246, 161, 160, 159, 158, 157, 173), (466, 388, 387, 386, 385, 384, 398))
@@ -164,12 +196,16 @@ def pyfeat_model() -> tuple[np.ndarray, np.ndarray]:
     return close_lips(neutral), basis
 
 
-def spread_weights(v: np.ndarray, anchors, sigma: float) -> np.ndarray:
+def spread_weights(v: np.ndarray, anchors, sigma: float, jaw: np.ndarray | None = None) -> np.ndarray:
     """(V, k) weights that move `anchors` (vertex indices) exactly and their neighbours
-    smoothly (normalised Gaussian in the face plane, fading to nothing far away)."""
+    smoothly (normalised Gaussian in the face plane, fading to nothing far away). With `jaw`
+    (per-vertex: below the mouth line) a vertex only follows anchors on its own side, so
+    closed lips can still part."""
     anchors = np.asarray(anchors)
     d2 = ((v[:, None, :2] - v[None, anchors, :2]) ** 2).sum(-1)
     w = np.exp(-d2 / (2 * sigma ** 2))
+    if jaw is not None:
+        w *= jaw[:, None] == jaw[None, anchors]
     w[anchors, np.arange(len(anchors))] += 1e6
     return w / (w.sum(1, keepdims=True) + 0.05)
 
@@ -208,7 +244,7 @@ def blendshape_basis() -> np.ndarray:
 
     v = canonical_face()
     lm68 = landmark_au_basis() * 8.2                  # canonical face units -> cm
-    w = spread_weights(v, IBUG68, 0.9)
+    w = spread_weights(v, IBUG68, 0.9, jaw=below_mouth(topology()[0]))
     basis = np.zeros((len(AUS), N_VERTICES, 3))
     basis[:, :, :2] = np.einsum("vk,akd->avd", w, lm68)
     lips = np.array(MOUTH_LOOP)

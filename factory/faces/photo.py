@@ -14,8 +14,8 @@ from scipy.ndimage import gaussian_filter
 from factory.faces.expression import AUS
 from factory.faces.geometry import Pose
 from factory.faces.identity import FaceIdentity
-from factory.faces.mesh import (IBUG68, IRIS, MOUTH_LOOP, N_VERTICES, expression_model, expression_vertices,
-                                shape_face, vertex_normals)
+from factory.faces.mesh import (IBUG68, IRIS, N_VERTICES, cavity_occlusion, expression_model,
+                                expression_vertices, shape_face, vertex_normals)
 from factory.faces.raster import Fragments, rasterize
 from factory.faces.scene import (EAR, EYE, HAIR_BACK, MOUTH, NECK, SCALP, SHIRT, SKIN, Solid, build_solid,
                                  face_triangles, fan_centres)
@@ -26,7 +26,7 @@ AIM = np.array([0.0, 3.0, 0.0])          # the point the camera centres, cm (bel
 FOCAL = 2.9                              # focal length in image widths (a ~70 mm lens on full frame)
 IRIS_RADIUS, PUPIL_RADIUS = 0.56, 0.2
 CREASE_AUS = (1, 2, 4, 6, 9, 10, 12, 14, 15)
-AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.6, (0.6, 3.0)
+AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.75, (0.5, 4.0)
 
 
 @dataclass(frozen=True)
@@ -202,6 +202,7 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     face = person.expression(aus, unilateral)
     verts = np.vstack([face, fan_centres(face), person.solid.vertices])
     normals = np.vstack([vertex_normals(face), np.tile([0.0, 0.0, 1.0], (3, 1)), _solid_normals(person.solid)])
+    cavity = np.concatenate([cavity_occlusion(face), np.ones(3 + len(person.solid.vertices))])
     world = pose_points(verts, pose)
     rot = pose.matrix()
     cam = Camera(distance, size)
@@ -216,7 +217,8 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     points = frags.interpolate(tris, world)
     key = np.array(lighting.key.direction)
     lit = _shadow(world, tris, points, key)
-    colour, hair = _shade(person, aus, frags, mat, n, uv, local, face, lit, lighting, rot)
+    ao = frags.interpolate(tris, cavity)
+    colour, hair = _shade(person, aus, frags, mat, n, uv, local, face, lit, lighting, rot, ao)
     exposure = face_exposure(colour, (mat == SKIN) & (hair < 0.5))
     bg = _background(size, lighting.background, rng).reshape(-1, 3)
     bg[frags.pixel] = colour
@@ -238,7 +240,7 @@ def _solid_normals(solid: Solid) -> np.ndarray:
     return vn / (np.linalg.norm(vn, axis=1, keepdims=True) + 1e-12)
 
 
-def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, lighting: Lighting, rot) -> np.ndarray:
+def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, lighting: Lighting, rot, ao):
     """Linear RGB of each fragment."""
     count = len(mat)
     albedo = np.zeros((count, 3))
@@ -262,7 +264,7 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
         bump = np.column_stack([sample(gx, fuv), sample(gy, fuv), np.zeros(len(fuv))]) @ rot.T
         n[face_px] -= 1.5 * bump
         n[face_px] /= np.linalg.norm(n[face_px], axis=1, keepdims=True)
-        occlusion[face_px] = np.clip(1 + 6.0 * sample(height, fuv), 0.5, 1)
+        occlusion[face_px] = ao[face_px] * np.clip(1 + 6.0 * sample(height, fuv), 0.5, 1)
     other_skin = np.isin(mat, (SCALP, EAR, NECK))
     albedo[other_skin] = skin * 0.97
     spec[other_skin] = 0.05
@@ -339,7 +341,8 @@ def _mouth(person: Person, local: np.ndarray, face: np.ndarray):
     curve = 0.12 * (x / 1.5) ** 2
     upper = (y < person.teeth_top - curve) & (np.abs(x) < 2.3)
     lower = (y > lower_edge + curve) & (np.abs(x) < 2.0)
-    teeth = (upper | lower).astype(float)
+    gap = face[14, 1] - face[13, 1]                     # lips barely apart: a dark line, no teeth
+    teeth = (upper | lower) * float(np.clip((gap - 0.08) / 0.2, 0, 1))
     gaps = 1 - 0.35 * np.exp(-((np.abs(x) % 0.43 - 0.215) ** 2 * 0 + ((np.abs(x) + 0.215) % 0.43 - 0.215) ** 2) / 0.0012)
     tooth = np.array([0.72, 0.66, 0.55]) * (gaps * (1 - 0.55 * np.clip(np.abs(x) / 2.2, 0, 1) ** 2))[:, None]
     cavity = np.array([0.09, 0.025, 0.025])
@@ -354,7 +357,7 @@ def _light(albedo, spec, shininess, occlusion, n, lit, lighting: Lighting, skinl
     """Wrapped Lambert (wider in red: light scattered under skin) plus Blinn-Phong specular."""
     view = np.array([0.0, 0.0, 1.0])
     out = np.zeros_like(albedo)
-    wrap = np.where(skinlike[:, None], np.array([0.45, 0.3, 0.25]), 0.1)
+    wrap = np.where(skinlike[:, None], np.array([0.3, 0.18, 0.12]), 0.05)
     up = 0.65 + 0.35 * np.clip(-n[:, 1], -1, 1)
     out += albedo * (lighting.ambient * occlusion * up)[:, None]
     for light, shadow in ((lighting.key, lit), (lighting.fill, 1.0)):

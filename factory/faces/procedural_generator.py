@@ -33,7 +33,7 @@ from factory.spec import SampleSpec
 AU_TOLERANCE = 0.2   # fitted vs target, per AU, for `met.au`
 PNG_LEVEL = 3        # zlib level (deterministic); 3: ~15 % larger than 6, much faster
 KEY_LEVEL = 1.35     # key light intensity (linear), *chosen* for a normally exposed portrait
-AMBIENT = 0.2
+AMBIENT = 0.14
 BACKGROUNDS = [(196, 200, 204), (150, 160, 170), (205, 196, 180), (120, 128, 120), (90, 96, 110),
                (214, 210, 200), (170, 150, 130), (110, 120, 140), (60, 64, 70), (228, 228, 226)]
 
@@ -76,7 +76,7 @@ class FaceSettings(GeneratorSettings):
     light_azimuth: tuple[float, float] = (-55.0, 55.0)        # key light, degrees right of the camera
     light_elevation: tuple[float, float] = (10.0, 45.0)       # key light, degrees above the camera
     light_kelvin: tuple[float, float] = (3800.0, 6800.0)      # key light colour temperature
-    fill_ratio: tuple[float, float] = (0.15, 0.45)            # fill / key intensity
+    fill_ratio: tuple[float, float] = (0.1, 0.35)            # fill / key intensity
     distance: tuple[float, float] = (75.0, 105.0)             # camera to face, cm
     max_pose: tuple[float, float, float] = (12.0, 8.0, 8.0)   # |yaw|, |pitch|, |roll| limits, degrees
     background: Optional[str] = None                          # '#rrggbb'; None: a muted colour per sample
