@@ -114,6 +114,7 @@ def judged_faces(recipe: Path = RECIPE, **settings) -> list[dict]:
         if found:
             read = FER_LABELS[int(np.argmax(fer.predict(fer_crop(rgb, found[0][0])[None])[0]))]
         out.append({"emotion": spec.emotion, "tone": int(spec.get("skin_tone")), "sex": spec.get("sex"),
+                    "intensity": spec.intensity, "age": spec.age,
                     "blazeface": bool(found), "haar": bool(haar.detect(rgb)), "read": read})
     return out
 

@@ -157,7 +157,7 @@ def draw_identity(spec: SampleSpec) -> FaceIdentity:
         shape=shape, hair_style=style, hair_colour=hair, hairline=u(4.5, 5.1) + recede + 0.3 * m,
         beard=beard, iris=_iris(rng, tone), shirt=SHIRT_COLOURS[int(rng.integers(len(SHIRT_COLOURS)))],
         wrinkles=wr, redness=u(0.2, 1.0) * (1.2 if tone <= 4 else 0.7), freckles=u(0, 1) if tone <= 3 and rng.random() < 0.3 else 0.0,
-        brow_thick=u(0.85, 1.15) + 0.15 * m, brow_density=u(0.7, 0.95) + 0.05 * m, lip_tint=u(0, 1),
+        brow_thick=u(1.0, 1.3) + 0.15 * m, brow_density=u(0.8, 1.0) + 0.05 * m, lip_tint=u(0, 1),
         oiliness=u(0.7, 1.3), neck=u(0.95, 1.05) + 0.1 * m, shoulders=u(0.9, 1.0) + 0.1 * m,
         expressivity=expressivity,
     )

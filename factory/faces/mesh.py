@@ -97,7 +97,10 @@ def cavity_occlusion(v: np.ndarray, strength: float = 0.55, iterations: int = 12
     smooth = z
     for _ in range(iterations):
         smooth = avg @ smooth
-    return np.clip(1.0 - strength * np.maximum(smooth - z, 0.0), 0.4, 1.0)
+    ao = np.clip(1.0 - strength * np.maximum(smooth - z, 0.0), 0.4, 1.0)
+    ao[list(MOUTH_LOOP)] *= 0.55          # the line where the lips meet
+    ao[[i for loop in EYE_LOOPS for i in loop]] *= 0.7     # lid margins and lashes
+    return ao
 
 
 def _smoothstep(x):

@@ -26,7 +26,7 @@ AIM = np.array([0.0, 3.0, 0.0])          # the point the camera centres, cm (bel
 FOCAL = 2.9                              # focal length in image widths (a ~70 mm lens on full frame)
 IRIS_RADIUS, PUPIL_RADIUS = 0.56, 0.2
 CREASE_AUS = (1, 2, 4, 6, 9, 10, 12, 14, 15)
-AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.75, (0.5, 4.0)
+AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.7, (0.5, 3.2)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Person:
     @cached_property
     def creases(self) -> dict[int, np.ndarray]:
         """This person's crease height maps per AU (deeper with age)."""
-        return {au: m * (1 + 0.6 * self.identity.wrinkles) for au, m in crease_maps().items()}
+        return {au: m * (1 + 0.5 * self.identity.wrinkles) for au, m in crease_maps().items()}
 
     def expression(self, aus: dict[int, float], unilateral: str | None) -> np.ndarray:
         """Mesh vertices (478, 3) of this face showing `aus`, head frame."""
@@ -264,7 +264,7 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
         bump = np.column_stack([sample(gx, fuv), sample(gy, fuv), np.zeros(len(fuv))]) @ rot.T
         n[face_px] -= 1.5 * bump
         n[face_px] /= np.linalg.norm(n[face_px], axis=1, keepdims=True)
-        occlusion[face_px] = ao[face_px] * np.clip(1 + 6.0 * sample(height, fuv), 0.5, 1)
+        occlusion[face_px] = ao[face_px] * np.clip(1 + 7.0 * sample(height, fuv), 0.4, 1)
     other_skin = np.isin(mat, (SCALP, EAR, NECK))
     albedo[other_skin] = skin * 0.97
     spec[other_skin] = 0.05
@@ -319,7 +319,7 @@ def _eyes(person: Person, local: np.ndarray, face: np.ndarray):
     albedo = albedo * (1 - pupil) + 0.005 * pupil
     lid = face[[159, 386], 1]
     top = np.where(local[:, 0] < 0, lid[0], lid[1])
-    occlusion = np.clip(0.25 + 0.75 * (local[:, 1] - top) / 0.45, 0.25, 1.0)
+    occlusion = 0.7 * np.clip(0.25 + 0.75 * (local[:, 1] - top) / 0.45, 0.25, 1.0)   # in the socket
     spec = np.full(len(d), 0.9)
     shininess = np.full(len(d), 400.0)
     return albedo, spec, shininess, occlusion

@@ -6,6 +6,7 @@ wrinkles AU9, horizontal forehead lines AU1/AU2, crow's feet AU6)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -87,21 +88,25 @@ def _both_sides(path: list[tuple[float, float]]) -> list[np.ndarray]:
     return [p, p * [-1, 1]]
 
 
+CREASE_DEPTH = 1.7    # all AU creases; *chosen* so that young faces fold visibly too
+
+
+@lru_cache(maxsize=1)
 def crease_maps() -> dict[int, np.ndarray]:
     """Height map (cm, grooves negative) of the creases of each AU at intensity 1."""
     x, y = _grid()
     out: dict[int, np.ndarray] = {}
 
     def lines(paths, width, depth):
-        return depth * sum(_groove(x, y, p, width) for p in paths)
+        return CREASE_DEPTH * depth * sum(_groove(x, y, p, width) for p in paths)
 
     nasolabial = _both_sides([(1.9, 3.4), (2.6, 4.6), (3.2, 6.0), (3.5, 7.4), (3.4, 8.6)])
     out[12] = lines(nasolabial, 0.25, 0.07)
     out[6] = (lines(nasolabial, 0.3, 0.06)
               + lines(_both_sides([(4.6, 0.0), (5.6, -0.5)]) + _both_sides([(4.8, 0.4), (5.8, 0.5)])
-                      + _both_sides([(4.6, 0.8), (5.5, 1.4)]), 0.1, 0.07)
+                      + _both_sides([(4.6, 0.8), (5.5, 1.4)]), 0.15, 0.035)
               + lines(_both_sides([(2.2, 1.5), (3.3, 1.8), (4.4, 1.5)]), 0.16, 0.06))
-    out[4] = lines(_both_sides([(0.45, -2.7), (0.55, -1.9), (0.5, -1.1)]), 0.12, 0.07) \
+    out[4] = lines(_both_sides([(0.45, -2.7), (0.55, -1.9), (0.5, -1.1)]), 0.14, 0.11) \
         + lines([np.array([(-0.9, -0.7), (0.9, -0.7)])], 0.12, 0.05)
     out[9] = lines([np.array([(-1.1, y0), (0.0, y0 - 0.12), (1.1, y0)]) for y0 in (0.4, 0.85, 1.3)], 0.1, 0.09) \
         + lines(_both_sides([(1.6, 3.0), (2.0, 3.8)]), 0.18, 0.1)
@@ -165,14 +170,15 @@ def skin_maps(neutral: np.ndarray, skin_srgb, hair_linear, rng: np.random.Genera
                * (1 - np.clip((y - 12.5) / 1.5, 0, 1)))
         jaw += np.clip((y - 5.2) / 0.4, 0, 1) * np.clip((6.0 - y) / 0.4, 0, 1) * (np.abs(x) < 2.4) * (1 - lips)
         jaw = gaussian_filter(np.clip(jaw, 0, 1), 2)
-        dots = np.clip(gaussian_filter(rng.random(SHAPE), 0.5) * 3 - 1.0, 0, 1)
-        cover = np.clip(beard * jaw * (0.4 + 0.6 * dots), 0, 0.9)
+        dots = gaussian_filter(rng.random(SHAPE), 0.4)
+        dots = (dots - dots.mean()) / (dots.std() + 1e-9)
+        cover = np.clip(beard * jaw * (0.75 + 0.12 * dots), 0, 0.9)
         albedo = albedo * (1 - cover[..., None]) + hair_linear * cover[..., None]
     pores = gaussian_filter(rng.normal(0, 1, SHAPE), 0.5)
     height = 0.0015 * pores + 0.003 * mid
     if age > 0:
         maps = crease_maps()
-        height = height + age * (0.3 * maps[12] + 0.25 * maps[1] + 0.25 * maps[2] + 0.3 * maps[6])
+        height = height + age / CREASE_DEPTH * (0.3 * maps[12] + 0.25 * maps[1] + 0.25 * maps[2] + 0.3 * maps[6])
     tzone = np.exp(-(x ** 2) / 3.0) * np.clip((3.8 - y) / 3.0, 0, 1) + 0.6 * np.exp(-((y + 3.5) ** 2) / 3.0)
     specular = (0.35 + 0.45 * tzone + 0.6 * lips) * oiliness * (1 - 0.8 * brow_cover) * (1 + 0.3 * pores)
     return SkinMaps(np.clip(albedo, 0, 1), np.clip(specular, 0, None), height, lips)
