@@ -42,6 +42,7 @@ class FaceIdentity:
     shape: FaceShape
     hair_style: str
     hair_colour: tuple[int, int, int]   # sRGB
+    brow_colour: tuple[int, int, int]   # sRGB
     hairline: float                     # cm above the eyes at the midline (y = -hairline)
     beard: float                        # 0 none, ~0.4 stubble, ~0.85 beard
     iris: tuple[int, int, int]
@@ -90,7 +91,8 @@ def _pick(rng: np.random.Generator, options) -> str:
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
-def _hair_colour(rng: np.random.Generator, tone: int, age: float) -> tuple[str, tuple[int, int, int]]:
+def _hair_colour(rng: np.random.Generator, tone: int, age: float) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """(scalp hair, eyebrow) colours: brows grey later and less than scalp hair."""
     # Darker skin tones mostly with black/dark-brown hair; lighter ones with the whole range.
     if tone >= 6:
         name = _pick(rng, (("black", 0.7), ("dark_brown", 0.3)))
@@ -102,8 +104,10 @@ def _hair_colour(rng: np.random.Generator, tone: int, age: float) -> tuple[str, 
     grey = float(np.clip((age - 38) / 32, 0, 1)) * float(rng.uniform(0.6, 1.1))
     grey = min(grey, 1.0)
     base = np.array(HAIR_COLOURS[name], float)
-    colour = base * (1 - grey) + np.array(GREY if age < 70 else (205, 203, 198)) * grey
-    return name, tuple(int(round(c)) for c in colour)
+    white = np.array(GREY if age < 70 else (205, 203, 198))
+    colour = base * (1 - grey) + white * grey
+    brow = base * (1 - 0.3 * grey) + white * 0.3 * grey
+    return tuple(int(round(c)) for c in colour), tuple(int(round(c)) for c in brow)
 
 
 def _iris(rng: np.random.Generator, tone: int) -> tuple[int, int, int]:
@@ -137,7 +141,7 @@ def draw_identity(spec: SampleSpec) -> FaceIdentity:
     n = lambda sd: float(rng.normal(0, sd))                  # noqa: E731
     wr = float(np.clip((age - 28) / 45, 0, 1))
     style = _hair_style(rng, sex, age)
-    _, hair = _hair_colour(rng, tone, age)
+    hair, brow_colour = _hair_colour(rng, tone, age)
     beard = 0.0
     if sex == "male":
         beard = float(rng.choice([0.0, 0.0, 0.35, 0.8], p=[0.35, 0.2, 0.25, 0.2]))
@@ -154,7 +158,7 @@ def draw_identity(spec: SampleSpec) -> FaceIdentity:
                     for au in (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 16, 20, 23, 25, 26)}
     return FaceIdentity(
         identity=spec.identity, sex=sex, age=age, skin_tone=tone, skin=hex_rgb(MONK_SKIN_TONES[tone]),
-        shape=shape, hair_style=style, hair_colour=hair, hairline=u(4.5, 5.1) + recede + 0.3 * m,
+        shape=shape, hair_style=style, hair_colour=hair, brow_colour=brow_colour, hairline=u(4.5, 5.1) + recede + 0.3 * m,
         beard=beard, iris=_iris(rng, tone), shirt=SHIRT_COLOURS[int(rng.integers(len(SHIRT_COLOURS)))],
         wrinkles=wr, redness=u(0.2, 1.0) * (1.2 if tone <= 4 else 0.7), freckles=u(0, 1) if tone <= 3 and rng.random() < 0.3 else 0.0,
         brow_thick=u(1.0, 1.3) + 0.15 * m, brow_density=u(0.8, 1.0) + 0.05 * m, lip_tint=u(0, 1),

@@ -26,7 +26,7 @@ AIM = np.array([0.0, 3.0, 0.0])          # the point the camera centres, cm (bel
 FOCAL = 2.9                              # focal length in image widths (a ~70 mm lens on full frame)
 IRIS_RADIUS, PUPIL_RADIUS = 0.56, 0.2
 CREASE_AUS = (1, 2, 4, 6, 9, 10, 12, 14, 15)
-AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.7, (0.5, 3.2)
+AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.8, (0.5, 4.5)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,8 @@ class Person:
         long_hair = {"long": 14.0, "bob": 4.0}.get(identity.hair_style, 0.0)
         self.solid: Solid = build_solid(self.face[:N_VERTICES - 10], s.width, s.length, identity.neck, identity.shoulders, long_hair)
         self.hair = srgb_to_linear(np.array(identity.hair_colour) / 255.0)
-        self.maps: SkinMaps = skin_maps(base, identity.skin, self.hair, rng, redness=identity.redness,
+        brows = srgb_to_linear(np.array(identity.brow_colour) / 255.0)
+        self.maps: SkinMaps = skin_maps(base, identity.skin, brows, rng, redness=identity.redness,
                                         freckles=identity.freckles, age=identity.wrinkles,
                                         brow_thick=identity.brow_thick, brow_density=identity.brow_density,
                                         beard=identity.beard, lip_tint=identity.lip_tint, oiliness=identity.oiliness)
