@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 from scipy.ndimage import gaussian_filter
 
 from factory.faces.expression import AUS
@@ -26,6 +26,8 @@ AIM = np.array([0.0, 3.0, 0.0])          # the point the camera centres, cm (bel
 FOCAL = 2.9                              # focal length in image widths (a ~70 mm lens on full frame)
 IRIS_RADIUS, PUPIL_RADIUS = 0.56, 0.2
 CREASE_AUS = (1, 2, 4, 6, 9, 10, 12, 14, 15)
+SENSOR_NOISE = 1.6     # sensor noise, SD in 8-bit sRGB steps
+LENS_BLUR = 0.6        # lens softness, Gaussian radius in pixels
 AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.8, (0.5, 4.5)
 
 
@@ -81,6 +83,8 @@ class Person:
         self.strands = gaussian_filter(rng.random((96, 96)), [2.5, 0.6], mode="wrap")
         self.strands = (self.strands - self.strands.mean()) / (self.strands.std() + 1e-9)
         self.triangles, self.material = self._triangles()
+        self.shadow_triangles = self.triangles[~np.isin(self.material, (SHIRT, HAIR_BACK))]
+        self.solid_normals = _solid_normals(self.solid)
         self.uv = np.vstack([base, fan_centres(base), self.solid.vertices])[:, :2]
         self.teeth_top = self.face[13, 1] + 0.32           # upper incisal edge, cm
 
@@ -120,7 +124,7 @@ def pose_points(p: np.ndarray, pose: Pose) -> np.ndarray:
 
 
 def _shadow(world: np.ndarray, triangles: np.ndarray, frag_points: np.ndarray, light: np.ndarray,
-            res: int = 160) -> np.ndarray:
+            res: int = 112) -> np.ndarray:
     """Fraction (0..1) of the key light reaching each fragment: a shadow map with 3x3 PCF."""
     w = light / np.linalg.norm(light)
     u = np.cross([0.0, 1.0, 0.0], w)
@@ -202,33 +206,34 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     """Photograph `person` showing `aus` (one side only with `unilateral`)."""
     face = person.expression(aus, unilateral)
     verts = np.vstack([face, fan_centres(face), person.solid.vertices])
-    normals = np.vstack([vertex_normals(face), np.tile([0.0, 0.0, 1.0], (3, 1)), _solid_normals(person.solid)])
+    normals = np.vstack([vertex_normals(face), np.tile([0.0, 0.0, 1.0], (3, 1)), person.solid_normals])
     cavity = np.concatenate([cavity_occlusion(face), np.ones(3 + len(person.solid.vertices))])
     world = pose_points(verts, pose)
     rot = pose.matrix()
-    cam = Camera(distance, size)
-    xy = cam.project(world)
+    xy = Camera(distance, size).project(world)
     tris = person.triangles
     frags = rasterize(xy, world[:, 2], tris, size)
     mat = person.material[frags.triangle]
-    n = frags.interpolate(tris, normals) @ rot.T
+    a = frags.interpolate(tris, np.hstack([normals, person.uv, verts, world, cavity[:, None]]))
+    n, uv, local, points, ao = a[:, :3] @ rot.T, a[:, 3:5], a[:, 5:8], a[:, 8:11], a[:, 11]
     n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-12
-    uv = frags.interpolate(tris, person.uv)
-    local = frags.interpolate(tris, verts)
-    points = frags.interpolate(tris, world)
-    key = np.array(lighting.key.direction)
-    lit = _shadow(world, tris, points, key)
-    ao = frags.interpolate(tris, cavity)
+    lit = _shadow(world, person.shadow_triangles, points, np.array(lighting.key.direction))
     colour, hair = _shade(person, aus, frags, mat, n, uv, local, face, lit, lighting, rot, ao)
     exposure = face_exposure(colour, (mat == SKIN) & (hair < 0.5))
     bg = _background(size, lighting.background, rng).reshape(-1, 3)
     bg[frags.pixel] = colour
     img = bg.reshape(size, size, 3) * exposure
-    img = gaussian_filter(img, [0.55, 0.55, 0])                  # lens softness
-    img = linear_to_srgb(_film(img)) * 255 + rng.normal(0, 1.6, img.shape)
-    out = Image.fromarray(np.clip(np.round(img), 0, 255).astype(np.uint8))
+    img = _TONE[np.clip(img * (len(_TONE) / TONE_RANGE), 0, len(_TONE) - 1).astype(np.int32)]
+    img = Image.fromarray(img).filter(ImageFilter.GaussianBlur(LENS_BLUR))      # lens softness
+    grain = rng.standard_normal((size, size, 1), dtype=np.float32) * SENSOR_NOISE     # luminance noise
+    noisy = np.asarray(img, np.float32) + grain
+    out = Image.fromarray(np.clip(np.round(noisy), 0, 255).astype(np.uint8))
     mesh_px = xy[:N_VERTICES]
     return Photo(out, mesh_px[IBUG68], mesh_px, round(exposure, 4))
+
+
+TONE_RANGE = 2.5
+_TONE = np.round(linear_to_srgb(_film(np.linspace(0.0, TONE_RANGE, 8192))) * 255).astype(np.uint8)  # linear -> sRGB
 
 
 def _solid_normals(solid: Solid) -> np.ndarray:
@@ -253,19 +258,19 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
     skin = srgb_to_linear(np.array(person.identity.skin) / 255.0)
     face_px = mat == SKIN
     if face_px.any():
-        fuv = uv[face_px]
-        albedo[face_px] = sample(maps.albedo, fuv)
-        spec[face_px] = 0.09 * sample(maps.specular, fuv)
         height = maps.height.copy()
         for au in CREASE_AUS:
             a = aus.get(au, 0.0)
             if a > 0.02:
                 height += a * person.creases[au]
         gy, gx = np.gradient(height, 0.125)
-        bump = np.column_stack([sample(gx, fuv), sample(gy, fuv), np.zeros(len(fuv))]) @ rot.T
-        n[face_px] -= 1.5 * bump
-        n[face_px] /= np.linalg.norm(n[face_px], axis=1, keepdims=True)
-        occlusion[face_px] = ao[face_px] * np.clip(1 + 7.0 * sample(height, fuv), 0.4, 1)
+        t = sample(np.dstack([maps.albedo, maps.specular, height, gx, gy]), uv[face_px])
+        albedo[face_px] = t[:, :3]
+        spec[face_px] = 0.09 * t[:, 3]
+        bump = np.column_stack([t[:, 5], t[:, 6], np.zeros(len(t))]) @ rot.T
+        nf = n[face_px] - 1.5 * bump
+        n[face_px] = nf / np.linalg.norm(nf, axis=1, keepdims=True)
+        occlusion[face_px] = ao[face_px] * np.clip(1 + 7.0 * t[:, 4], 0.4, 1)
     other_skin = np.isin(mat, (SCALP, EAR, NECK))
     albedo[other_skin] = skin * 0.97
     spec[other_skin] = 0.05

@@ -1,7 +1,8 @@
 """A z-buffered triangle rasteriser in numpy: which triangle covers each pixel, and where.
 
-Every candidate pixel of every triangle's bounding box is tested at once (edge functions);
-the nearest surface wins per pixel by one stable sort, so the result is deterministic.
+Every candidate pixel of every front-facing triangle's bounding box is tested at once with
+the triangle's edge functions (barycentric weights as affine functions of the pixel centre);
+the nearest surface wins per pixel by one sort, so the result is deterministic.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+DEPTH_LEVELS = 1 << 24      # depth resolution of the z-test (ties keep triangle order)
 
 @dataclass
 class Fragments:
@@ -21,10 +23,11 @@ class Fragments:
     weights: np.ndarray      # (n, 3) barycentric weights, rows sum to 1
 
     def interpolate(self, triangles: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Per-vertex `values` (V, ...) interpolated at every fragment."""
-        corners = values[triangles[self.triangle]]                 # (n, 3, ...)
-        w = self.weights.reshape(self.weights.shape + (1,) * (corners.ndim - 2))
-        return (corners * w).sum(axis=1)
+        """Per-vertex `values` (V,) or (V, k) interpolated at every fragment -> (n,) or (n, k)."""
+        corners = values[triangles[self.triangle]]                 # (n, 3[, k])
+        if corners.ndim == 2:
+            return (self.weights * corners).sum(axis=1)
+        return np.einsum("nc,nck->nk", self.weights, corners)
 
 
 def rasterize(xy: np.ndarray, depth: np.ndarray, triangles: np.ndarray, size: int) -> Fragments:
@@ -32,34 +35,42 @@ def rasterize(xy: np.ndarray, depth: np.ndarray, triangles: np.ndarray, size: in
     (V,) growing towards the camera; pixel centres are at integer + 0.5. Triangles facing
     away (clockwise on screen, y down) are culled."""
     p = xy[triangles]                                               # (T, 3, 2)
+    x0, y0 = p[:, 0, 0], p[:, 0, 1]
     e1, e2 = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
     area = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-    lo = np.clip(np.floor(p.min(axis=1) - 0.5), 0, size - 1).astype(np.int64)
-    hi = np.clip(np.ceil(p.max(axis=1) - 0.5), 0, size - 1).astype(np.int64)
-    keep = np.flatnonzero((area > 1e-9) & (hi[:, 0] >= lo[:, 0]) & (hi[:, 1] >= lo[:, 1])
-                          & (p.max(axis=1) >= 0).all(axis=1) & (p.min(axis=1) <= size).all(axis=1))
-    lo, hi, p, area = lo[keep], hi[keep], p[keep], area[keep]
+    lo = np.floor(p.min(axis=1) - 0.5)
+    hi = np.ceil(p.max(axis=1) - 0.5)
+    keep = np.flatnonzero((area > 1e-9) & (hi >= 0).all(1) & (lo <= size - 1).all(1))
+    lo = np.clip(lo[keep], 0, size - 1).astype(np.int32)
+    hi = np.clip(hi[keep], 0, size - 1).astype(np.int32)
+    # barycentric b1, b2 as affine functions of the pixel centre: b = a * x + b * y + c
+    inv = 1.0 / area[keep]
+    e1, e2, x0, y0 = e1[keep], e2[keep], x0[keep], y0[keep]
+    a1, c1 = e2[:, 1] * inv, -e2[:, 0] * inv
+    a2, c2 = -e1[:, 1] * inv, e1[:, 0] * inv
+    k1 = -(a1 * x0 + c1 * y0)
+    k2 = -(a2 * x0 + c2 * y0)
     w = hi[:, 0] - lo[:, 0] + 1
     n = w * (hi[:, 1] - lo[:, 1] + 1)
-    tri = np.repeat(np.arange(len(keep)), n)
-    offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-    px = lo[tri, 0] + offset % w[tri]
-    py = lo[tri, 1] + offset // w[tri]
+    tri = np.repeat(np.arange(len(keep), dtype=np.int32), n)
+    offset = np.arange(int(n.sum()), dtype=np.int32) - np.repeat((np.cumsum(n) - n).astype(np.int32), n)
+    wt = w[tri]
+    px = lo[tri, 0] + offset % wt
+    py = lo[tri, 1] + offset // wt
     cx, cy = px + 0.5, py + 0.5
-    q = p[tri]
-    b1 = ((cx - q[:, 0, 0]) * (q[:, 2, 1] - q[:, 0, 1]) - (cy - q[:, 0, 1]) * (q[:, 2, 0] - q[:, 0, 0]))
-    b2 = ((q[:, 1, 0] - q[:, 0, 0]) * (cy - q[:, 0, 1]) - (q[:, 1, 1] - q[:, 0, 1]) * (cx - q[:, 0, 0]))
-    b1, b2 = b1 / area[tri], b2 / area[tri]
-    b0 = 1.0 - b1 - b2
-    inside = (b0 >= -1e-7) & (b1 >= -1e-7) & (b2 >= -1e-7)
-    tri, b0, b1, b2 = tri[inside], b0[inside], b1[inside], b2[inside]
-    pixel = py[inside] * size + px[inside]
+    b1 = a1[tri] * cx + c1[tri] * cy + k1[tri]
+    b2 = a2[tri] * cx + c2[tri] * cy + k2[tri]
+    inside = np.flatnonzero((b1 >= -1e-7) & (b2 >= -1e-7) & (b1 + b2 <= 1 + 1e-7))
+    tri, b1, b2 = tri[inside], b1[inside], b2[inside]
+    pixel = py[inside].astype(np.int64) * size + px[inside]
     t = triangles[keep[tri]]
-    z = b0 * depth[t[:, 0]] + b1 * depth[t[:, 1]] + b2 * depth[t[:, 2]]
-    order = np.lexsort((-z, pixel))                                 # per pixel, nearest first
-    pixel = pixel[order]
-    first = np.ones(len(pixel), bool)
-    first[1:] = pixel[1:] != pixel[:-1]
-    pick = order[first]
-    return Fragments(size, pixel[first], keep[tri[pick]],
-                     np.column_stack([b0[pick], b1[pick], b2[pick]]))
+    z = depth[t[:, 0]] + b1 * (depth[t[:, 1]] - depth[t[:, 0]]) + b2 * (depth[t[:, 2]] - depth[t[:, 0]])
+    near = np.round((z.max() - z) / (np.ptp(z) + 1e-12) * DEPTH_LEVELS).astype(np.int64)   # 0 = nearest
+    zbuf = np.full(size * size, DEPTH_LEVELS + 1, np.int64)
+    np.minimum.at(zbuf, pixel, near)
+    front = np.flatnonzero(near == zbuf[pixel])
+    first = np.full(size * size, len(near), np.int64)          # equal depth: the first candidate wins
+    np.minimum.at(first, pixel[front], front)
+    pick = first[first < len(near)]                            # in pixel order
+    b1, b2 = b1[pick], b2[pick]
+    return Fragments(size, pixel[pick], keep[tri[pick]], np.column_stack([1.0 - b1 - b2, b1, b2]))

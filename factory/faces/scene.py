@@ -126,7 +126,7 @@ def build_solid(face: np.ndarray, width: float, length: float, neck: float, shou
     add(v, t, SHIRT, cs, 0.9)
     if long_hair > 0:
         ch = np.array([0.0, 4.0 * length, -9.5])
-        v, t = _ellipsoid(ch, np.array([9.6 * width, 9.0 * length + long_hair, 7.0]), 12, 18, lat=(0.15 * np.pi, np.pi))
+        v, t = _ellipsoid(ch, np.array([9.2 * width, 8.0 * length + 0.7 * long_hair, 6.0]), 9, 12, lat=(0.15 * np.pi, np.pi))
         add(v, t, HAIR_BACK, ch, 0.85)
     verts, tris, mats, occ = [], [], [], []
     offset = 0
