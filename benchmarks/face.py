@@ -111,12 +111,14 @@ def judged_faces(recipe: Path = RECIPE, **settings) -> list[dict]:
     for spec, part in zip(specs, parts):
         rgb = np.asarray(Image.open(io.BytesIO(part.files["png"])).convert("RGB"))
         found = blaze.detect(rgb)
-        read = None
+        read, probs = None, None
         if found:
-            read = FER_LABELS[int(np.argmax(fer.predict(fer_crop(rgb, found[0][0])[None])[0]))]
+            probs = fer.predict(fer_crop(rgb, found[0][0])[None])[0]
+            read = FER_LABELS[int(np.argmax(probs))]
         out.append({"emotion": spec.emotion, "tone": int(spec.get("skin_tone")), "sex": spec.get("sex"),
                     "intensity": spec.intensity, "age": spec.age,
-                    "blazeface": bool(found), "haar": bool(haar.detect(rgb)), "read": read})
+                    "blazeface": bool(found), "haar": bool(haar.detect(rgb)), "read": read,
+                    "probs": None if probs is None else dict(zip(FER_LABELS, np.round(probs, 4).tolist()))})
     return out
 
 
