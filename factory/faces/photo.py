@@ -325,7 +325,7 @@ def _eyes(person: Person, local: np.ndarray, face: np.ndarray):
     albedo = albedo * (1 - pupil) + 0.005 * pupil
     lid = face[[159, 386], 1]
     top = np.where(local[:, 0] < 0, lid[0], lid[1])
-    occlusion = 0.7 * np.clip(0.25 + 0.75 * (local[:, 1] - top) / 0.45, 0.25, 1.0)   # in the socket
+    occlusion = 0.5 * np.clip(0.25 + 0.75 * (local[:, 1] - top) / 0.45, 0.25, 1.0)   # in the socket
     spec = np.full(len(d), 0.9)
     shininess = np.full(len(d), 400.0)
     return albedo, spec, shininess, occlusion
