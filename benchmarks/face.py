@@ -174,7 +174,8 @@ def run() -> list[dict]:
     for size in (128, 256):
         rate = procedural(size=size)
         rows.append({"benchmark": f"procedural faces, {size} px", "value": f"{rate:.1f} images/s",
-                     "detail": "one core; PNG + AU/landmark/pose labels" + ("; target >= 25" if size == 256 else "")})
+                     "detail": "per CPU-second of one core (process time, OMP_NUM_THREADS=1); PNG + labels"
+                               + ("; target >= 25" if size == 256 else "")})
     with tempfile.TemporaryDirectory() as tmp:
         folder = build_tiny_sd(Path(tmp) / "tiny-sd")
         ours, bare, device = diffusion(folder)
