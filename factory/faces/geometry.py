@@ -24,9 +24,6 @@ MIRROR = np.array(
 CENTRE = MIRROR == np.arange(N_LANDMARKS)
 # The image-left (subject's right) landmarks; their mirrors are on the image right.
 LEFT = [*range(0, 8), *range(17, 22), 31, 32, *range(36, 42), 48, 49, 50, 58, 59, 60, 61, 67]
-# Side weight of each landmark: 1 on the image left (subject's right), 0 right, 0.5 midline.
-RIGHT_SIDE_WEIGHT = np.where(CENTRE, 0.5, 0.0)
-RIGHT_SIDE_WEIGHT[LEFT] = 1.0
 LEFT_HALF = sorted(LEFT + [i for i in range(N_LANDMARKS) if CENTRE[i]])  # image-left + midline
 assert len(LEFT_HALF) + len(LEFT) == N_LANDMARKS and all(not CENTRE[i] for i in LEFT)
 
@@ -78,15 +75,14 @@ JAW_DROP = 0.32
 
 
 
-@lru_cache(maxsize=4)
-def landmark_au_basis(mouth_scale: float = 1.0, eye_scale: float = 1.0) -> np.ndarray:
+@lru_cache(maxsize=1)
+def landmark_au_basis() -> np.ndarray:
     """Landmark displacement per unit of each AU in `AUS`, shape (len(AUS), 68, 2), canonical units."""
     basis = np.zeros((len(AUS), N_LANDMARKS, 2))
     for k, au in enumerate(AUS):
         d = np.zeros((N_LANDMARKS, 2))
         for i, (dx, dy) in _DISPLACEMENTS.get(au, {}).items():
-            scale = mouth_scale if i >= 48 else eye_scale if 36 <= i < 48 else 1.0
-            d[i] = (dx * scale, dy)
+            d[i] = (dx, dy)
         if au == 26:
             theta = np.pi * np.arange(17) / 16
             d[:17, 1] = JAW_DROP * np.sin(theta) ** 1.5

@@ -11,7 +11,6 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy.ndimage import gaussian_filter
 
-from factory.faces.expression import AUS
 from factory.faces.geometry import Pose
 from factory.faces.identity import FaceIdentity
 from factory.faces.mesh import (IBUG68, IRIS, N_VERTICES, cavity_occlusion, expression_model,
