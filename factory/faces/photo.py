@@ -95,7 +95,7 @@ class Person:
     @cached_property
     def creases(self) -> dict[int, np.ndarray]:
         """This person's crease height maps per AU (deeper with age)."""
-        return {au: m * (1 + 0.5 * self.identity.wrinkles) for au, m in crease_maps().items()}
+        return {au: m * (1 + 0.3 * self.identity.wrinkles) for au, m in crease_maps().items()}
 
     def expression(self, aus: dict[int, float], unilateral: str | None) -> np.ndarray:
         """Mesh vertices (478, 3) of this face showing `aus`, head frame."""
