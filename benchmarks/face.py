@@ -53,7 +53,7 @@ def diffusion(folder: Path, n: int = 32, size: int = 64, steps: int = 4, batch_s
 
     from factory.faces.diffusers_generator import DiffusersFaceGenerator, compose_prompt, pick_device, sample_seed
 
-    device = pick_device("auto")
+    device = pick_device("auto", "modalities.face.device")
     settings = DiffusersFaceSettings(backend="diffusers", model=str(folder), size=size, steps=steps, guidance=0.0,
                             batch_size=batch_size)
     ours = DiffusersFaceGenerator(settings)
