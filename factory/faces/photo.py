@@ -26,7 +26,8 @@ FOCAL = 2.9                              # focal length in image widths (a ~70 m
 IRIS_RADIUS, PUPIL_RADIUS = 0.56, 0.2
 CREASE_AUS = (1, 2, 4, 6, 9, 10, 12, 14, 15)
 SENSOR_NOISE = 1.6     # sensor noise, SD in 8-bit sRGB steps
-LENS_BLUR = 0.6        # lens softness, Gaussian radius in pixels
+LENS = ImageFilter.Kernel((3, 3), (1, 2, 1, 2, 4, 2, 1, 2, 1), scale=16)   # lens softness (binomial, ~0.7 px)
+SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
 AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.8, (0.5, 4.5)
 
 
@@ -75,7 +76,7 @@ class Person:
         self.solid: Solid = build_solid(self.face[:N_VERTICES - 10], s.width, s.length, identity.neck, identity.shoulders, long_hair)
         self.hair = srgb_to_linear(np.array(identity.hair_colour) / 255.0)
         brows = srgb_to_linear(np.array(identity.brow_colour) / 255.0)
-        self.maps: SkinMaps = skin_maps(base, identity.skin, brows, rng, redness=identity.redness,
+        self.maps: SkinMaps = skin_maps(model, identity.skin, brows, rng, redness=identity.redness,
                                         freckles=identity.freckles, age=identity.wrinkles,
                                         brow_thick=identity.brow_thick, brow_density=identity.brow_density,
                                         beard=identity.beard, lip_tint=identity.lip_tint, oiliness=identity.oiliness)
@@ -138,15 +139,13 @@ def _shadow(world: np.ndarray, triangles: np.ndarray, frag_points: np.ndarray, l
     frags = rasterize(px, depth, triangles, res)
     zmap = np.full(res * res, -np.inf)
     zmap[frags.pixel] = frags.interpolate(triangles, depth)
-    zmap = zmap.reshape(res, res)
-    q = ((np.column_stack([frag_points @ u, frag_points @ v]) - lo) / span * res).astype(np.int64)
-    fd = frag_points @ w
-    lit = np.zeros(len(fd))
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            x = np.clip(q[:, 0] + dx, 0, res - 1)
-            y = np.clip(q[:, 1] + dy, 0, res - 1)
-            lit += fd >= zmap[y, x] - 0.9
+    zmap = np.pad(zmap.reshape(res, res), 1, constant_values=-np.inf).ravel()   # a border: no clipping below
+    q = np.clip(((np.column_stack([frag_points @ u, frag_points @ v]) - lo) / span * res).astype(np.int64), 0, res - 1)
+    at = (q[:, 1] + 1) * (res + 2) + q[:, 0] + 1
+    reach = frag_points @ w + SHADOW_BIAS
+    lit = np.zeros(len(at))
+    for offset in (-res - 3, -res - 2, -res - 1, -1, 0, 1, res + 1, res + 2, res + 3):
+        lit += reach >= zmap[at + offset]
     return lit / 9.0
 
 
@@ -155,9 +154,9 @@ def _background(size: int, colour: tuple[int, int, int], rng: np.random.Generato
     base = srgb_to_linear(np.array(colour) / 255.0)
     blotch = gaussian_filter(rng.normal(0, 1, (12, 12)), 1.5)
     blotch = np.asarray(Image.fromarray(((blotch - blotch.min()) / (np.ptp(blotch) + 1e-9) * 255).astype(np.uint8))
-                        .resize((size, size), Image.BICUBIC), np.float64) / 255.0
-    grad = np.linspace(1.1, 0.8, size)[:, None]
-    return base[None, None, :] * (grad * (0.8 + 0.4 * blotch))[..., None]
+                        .resize((size, size), Image.BICUBIC), np.float32) * np.float32(0.4 / 255.0)
+    grad = np.linspace(1.1, 0.8, size, dtype=np.float32)[:, None]
+    return base.astype(np.float32)[None, None, :] * (grad * (0.8 + blotch))[..., None]
 
 
 def _hair_mask(p: Person, uv: np.ndarray) -> np.ndarray:
@@ -221,9 +220,9 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     exposure = face_exposure(colour, (mat == SKIN) & (hair < 0.5))
     bg = _background(size, lighting.background, rng).reshape(-1, 3)
     bg[frags.pixel] = colour
-    img = bg.reshape(size, size, 3) * exposure
-    img = _TONE[np.clip(img * (len(_TONE) / TONE_RANGE), 0, len(_TONE) - 1).astype(np.int32)]
-    img = Image.fromarray(img).filter(ImageFilter.GaussianBlur(LENS_BLUR))      # lens softness
+    img = bg.reshape(size, size, 3) * np.float32(exposure * len(_TONE) / TONE_RANGE)
+    img = _TONE[np.minimum(img, len(_TONE) - 1).astype(np.int32)]
+    img = Image.fromarray(img).filter(LENS)                                     # lens softness
     grain = rng.standard_normal((size, size, 1), dtype=np.float32) * SENSOR_NOISE     # luminance noise
     noisy = np.asarray(img, np.float32) + grain
     out = Image.fromarray(np.clip(np.round(noisy), 0, 255).astype(np.uint8))

@@ -46,10 +46,12 @@ def rasterize(xy: np.ndarray, depth: np.ndarray, triangles: np.ndarray, size: in
     # barycentric b1, b2 as affine functions of the pixel centre: b = a * x + b * y + c
     inv = 1.0 / area[keep]
     e1, e2, x0, y0 = e1[keep], e2[keep], x0[keep], y0[keep]
+    # candidates are many: the per-candidate arithmetic runs in float32 (pixel sizes need no more)
     a1, c1 = e2[:, 1] * inv, -e2[:, 0] * inv
     a2, c2 = -e1[:, 1] * inv, e1[:, 0] * inv
     k1 = -(a1 * x0 + c1 * y0)
     k2 = -(a2 * x0 + c2 * y0)
+    a1, c1, k1, a2, c2, k2 = (c.astype(np.float32) for c in (a1, c1, k1, a2, c2, k2))
     w = hi[:, 0] - lo[:, 0] + 1
     n = w * (hi[:, 1] - lo[:, 1] + 1)
     tri = np.repeat(np.arange(len(keep), dtype=np.int32), n)
@@ -57,11 +59,11 @@ def rasterize(xy: np.ndarray, depth: np.ndarray, triangles: np.ndarray, size: in
     wt = w[tri]
     px = lo[tri, 0] + offset % wt
     py = lo[tri, 1] + offset // wt
-    cx, cy = px + 0.5, py + 0.5
+    cx, cy = px.astype(np.float32) + 0.5, py.astype(np.float32) + 0.5
     b1 = a1[tri] * cx + c1[tri] * cy + k1[tri]
     b2 = a2[tri] * cx + c2[tri] * cy + k2[tri]
-    inside = np.flatnonzero((b1 >= -1e-7) & (b2 >= -1e-7) & (b1 + b2 <= 1 + 1e-7))
-    tri, b1, b2 = tri[inside], b1[inside], b2[inside]
+    inside = np.flatnonzero((b1 >= -1e-5) & (b2 >= -1e-5) & (b1 + b2 <= 1 + 1e-5))
+    tri, b1, b2 = tri[inside], b1[inside].astype(np.float64), b2[inside].astype(np.float64)
     pixel = py[inside].astype(np.int64) * size + px[inside]
     t = triangles[keep[tri]]
     z = depth[t[:, 0]] + b1 * (depth[t[:, 1]] - depth[t[:, 0]]) + b2 * (depth[t[:, 2]] - depth[t[:, 0]])

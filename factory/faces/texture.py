@@ -32,6 +32,7 @@ def linear_to_srgb(c: np.ndarray) -> np.ndarray:
     return np.where(c <= 0.0031308, 12.92 * c, 1.055 * np.power(c, 1 / 2.4) - 0.055)
 
 
+@lru_cache(maxsize=1)
 def _grid() -> tuple[np.ndarray, np.ndarray]:
     ys, xs = np.mgrid[0:SHAPE[0], 0:SHAPE[1]]
     return ORIGIN[0] + (xs + 0.5) * TEXEL, ORIGIN[1] + (ys + 0.5) * TEXEL
@@ -131,55 +132,87 @@ class SkinMaps:
     lips: np.ndarray        # (rows, cols) 0..1
 
 
-def skin_maps(neutral: np.ndarray, skin_srgb, hair_linear, rng: np.random.Generator, *, redness: float,
+@dataclass(frozen=True)
+class Regions:
+    """Where things are on every face of one face model, in texture space (0..1 weights)."""
+
+    lips: np.ndarray
+    lash: np.ndarray
+    cheeks: np.ndarray
+    nose: np.ndarray
+    under_eye: np.ndarray
+    tzone: np.ndarray
+    beard: np.ndarray
+
+
+@lru_cache(maxsize=2)
+def regions(model: str) -> Regions:
+    """The face model's regions (drawn from its neutral mesh once, shared by every person)."""
+    from factory.faces.mesh import expression_model
+
+    neutral = expression_model(model)[0]
+    x, y = _grid()
+    lips = _mask([neutral[list(OUTER_LIPS), :2]], blur=1.0)
+    jaw = (np.clip((y - 4.6) / 1.2, 0, 1) * (1 - lips) * np.clip(np.abs(x), 0.6, 1)
+           * (1 - np.clip((y - 12.5) / 1.5, 0, 1)))
+    jaw += np.clip((y - 5.2) / 0.4, 0, 1) * np.clip((6.0 - y) / 0.4, 0, 1) * (np.abs(x) < 2.4) * (1 - lips)
+    return Regions(
+        lips=lips, lash=_mask([neutral[list(loop), :2] for loop in UPPER_LIDS], width=3),
+        cheeks=sum(np.exp(-((x - s * 4.0) ** 2 + (y - 3.6) ** 2) / (2 * 1.5 ** 2)) for s in (-1, 1)),
+        nose=np.exp(-(x ** 2 + (y - 3.2) ** 2) / (2 * 0.8 ** 2)),
+        under_eye=sum(np.exp(-((x - s * 3.2) ** 2 / 1.4 + (y - 1.2) ** 2 / 0.12)) for s in (-1, 1)),
+        tzone=np.exp(-(x ** 2) / 3.0) * np.clip((3.8 - y) / 3.0, 0, 1) + 0.6 * np.exp(-((y + 3.5) ** 2) / 3.0),
+        beard=gaussian_filter(np.clip(jaw, 0, 1), 2))
+
+
+def _brows(neutral: np.ndarray, thickness: float) -> np.ndarray:
+    """Both brows' coverage, `thickness` times the mesh's brow band."""
+    brows = np.zeros(SHAPE)
+    for loop in BROWS:
+        pts = neutral[list(loop), :2]
+        upper, lower = pts[:5], pts[5:][::-1]
+        mid_line = (upper + lower) / 2
+        half = (lower - upper) / 2 * thickness
+        brows = np.maximum(brows, _mask([np.vstack([mid_line - half, (mid_line + half)[::-1]])], blur=0.8))
+    return brows
+
+
+def skin_maps(model: str, skin_srgb, hair_linear, rng: np.random.Generator, *, redness: float,
               freckles: float, age: float, brow_thick: float, brow_density: float, beard: float,
               lip_tint: float, oiliness: float) -> SkinMaps:
-    """Draw a person's skin maps; `neutral` is the model's neutral mesh (texture coordinates)."""
+    """Draw a person's skin maps on face model `model`'s texture space."""
+    from factory.faces.mesh import expression_model
+
     x, y = _grid()
+    r = regions(model)
     skin = srgb_to_linear(np.array(skin_srgb) / 255.0)
     lum = float(skin @ [0.2126, 0.7152, 0.0722])
     low = gaussian_filter(rng.normal(0, 1, SHAPE), 6) * 6
     mid = gaussian_filter(rng.normal(0, 1, SHAPE), 1.2) * 1.5
     albedo = skin[None, None, :] * (1 + 0.05 * low[..., None] + 0.025 * mid[..., None])
-    cheeks = sum(np.exp(-((x - s * 4.0) ** 2 + (y - 3.6) ** 2) / (2 * 1.5 ** 2)) for s in (-1, 1))
-    nose = np.exp(-(x ** 2 + (y - 3.2) ** 2) / (2 * 0.8 ** 2))
-    red = redness * (0.8 * cheeks + 0.6 * nose)
+    red = redness * (0.8 * r.cheeks + 0.6 * r.nose)
     albedo *= (1 + red[..., None] * np.array([0.06, -0.12, -0.1]))
-    under_eye = sum(np.exp(-((x - s * 3.2) ** 2 / 1.4 + (y - 1.2) ** 2 / 0.12)) for s in (-1, 1))
-    albedo *= 1 - (0.06 + 0.05 * min(lum * 4, 1.0)) * under_eye[..., None]
+    albedo *= 1 - (0.06 + 0.05 * min(lum * 4, 1.0)) * r.under_eye[..., None]
     if freckles > 0:
         dots = (rng.random(SHAPE) < 0.02 * freckles) * (np.exp(-((np.abs(x) - 2.8) ** 2 + (y - 2.6) ** 2) / 6.0))
         albedo *= 1 - 0.25 * gaussian_filter(dots.astype(float), 0.6)[..., None] * 2.5
-    lips = _mask([neutral[list(OUTER_LIPS), :2]], blur=1.0)
+    lips = r.lips
     lip_colour = skin * np.array([0.78, 0.52, 0.55]) * (0.9 + 0.2 * lip_tint)
     albedo = albedo * (1 - lips[..., None]) + lip_colour * lips[..., None] * (1 + 0.04 * mid[..., None])
-    brows = np.zeros(SHAPE)
-    for loop in BROWS:
-        pts = neutral[list(loop), :2].copy()
-        upper, lower = pts[:5], pts[5:][::-1]
-        mid_line = (upper + lower) / 2
-        half = (lower - upper) / 2 * brow_thick
-        poly = np.vstack([mid_line - half, (mid_line + half)[::-1]])
-        brows = np.maximum(brows, _mask([poly], blur=0.8))
     strands = np.clip(gaussian_filter(rng.random(SHAPE), [0.3, 1.0]) * 2.2 - 0.6, 0, 1)
+    brows = _brows(expression_model(model)[0], brow_thick)
     brow_cover = np.clip(brows * brow_density * (0.55 + 0.6 * strands), 0, 0.95)
     albedo = albedo * (1 - brow_cover[..., None]) + hair_linear * brow_cover[..., None]
-    lash = _mask([neutral[list(loop), :2] for loop in UPPER_LIDS], width=3)
-    albedo *= 1 - 0.7 * lash[..., None]
+    albedo *= 1 - 0.7 * r.lash[..., None]
     if beard > 0:
-        jaw = (np.clip((y - 4.6) / 1.2, 0, 1) * (1 - lips) * np.clip((np.abs(x) - 0.0) / 1.0, 0.6, 1)
-               * (1 - np.clip((y - 12.5) / 1.5, 0, 1)))
-        jaw += np.clip((y - 5.2) / 0.4, 0, 1) * np.clip((6.0 - y) / 0.4, 0, 1) * (np.abs(x) < 2.4) * (1 - lips)
-        jaw = gaussian_filter(np.clip(jaw, 0, 1), 2)
         dots = gaussian_filter(rng.random(SHAPE), 0.4)
         dots = (dots - dots.mean()) / (dots.std() + 1e-9)
-        cover = np.clip(beard * jaw * (0.75 + 0.12 * dots), 0, 0.9)
+        cover = np.clip(beard * r.beard * (0.75 + 0.12 * dots), 0, 0.9)
         albedo = albedo * (1 - cover[..., None]) + hair_linear * cover[..., None]
     pores = gaussian_filter(rng.normal(0, 1, SHAPE), 0.5)
     height = 0.0015 * pores + 0.003 * mid
     if age > 0:
         maps = crease_maps()
         height = height + age / CREASE_DEPTH * (0.3 * maps[12] + 0.25 * maps[1] + 0.25 * maps[2] + 0.3 * maps[6])
-    tzone = np.exp(-(x ** 2) / 3.0) * np.clip((3.8 - y) / 3.0, 0, 1) + 0.6 * np.exp(-((y + 3.5) ** 2) / 3.0)
-    specular = (0.35 + 0.45 * tzone + 0.6 * lips) * oiliness * (1 - 0.8 * brow_cover) * (1 + 0.3 * pores)
+    specular = (0.35 + 0.45 * r.tzone + 0.6 * lips) * oiliness * (1 - 0.8 * brow_cover) * (1 + 0.3 * pores)
     return SkinMaps(np.clip(albedo, 0, 1), np.clip(specular, 0, None), height, lips)
