@@ -121,8 +121,28 @@ def estimate(costs: dict[str, tuple[float, float]], samples: int = 1_000_000, no
             "tasks_per_s": shards / (waves * task_s)}
 
 
+def fail_fast() -> float:
+    """Seconds until `generate --scheduler` at an address nobody listens on gives up."""
+    import socket
+
+    from factory.errors import FactoryError
+    from factory.execute import connect
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    try:
+        connect(f"tcp://127.0.0.1:{port}", 1)
+    except FactoryError:
+        return time.perf_counter() - start
+    raise RuntimeError("a scheduler answered at a closed port")
+
+
 def run() -> list[dict]:
     """Rows for docs/benchmarks.md."""
+    from factory.execute import SCHEDULER_TIMEOUT_S
+
     m = one_vs_two_workers()
     n = m["samples"]
     rows = [
@@ -134,6 +154,8 @@ def run() -> list[dict]:
         {"benchmark": "2 workers cold (cluster start included)", "value": f"{n / m['cold']:.2f} samples/s",
          "detail": f"{m['cold']:.1f} s end to end; start-up is imports of neurokit2 & co. in each worker"},
     ]
+    rows.append({"benchmark": "unreachable --scheduler: time to the error", "value": f"{fail_fast():.1f} s",
+                 "detail": f"connect timeout {SCHEDULER_TIMEOUT_S} s; target < 12 s"})
     costs = modality_costs()
     for modality, (sec, size) in costs.items():
         rows.append({"benchmark": f"cost per sample: {modality}", "value": f"{sec * 1000:.0f} ms, {size / 1e3:.0f} kB",

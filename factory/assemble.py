@@ -7,7 +7,8 @@ from typing import Any, Mapping
 import pyarrow as pa
 
 from factory.generators import SampleParts
-from factory.shards import Sample, ShardInfo, _clean
+from factory.plain import to_python
+from factory.shards import Sample, ShardInfo
 from factory.spec import SampleSpec
 
 
@@ -42,7 +43,7 @@ def index_table(samples: list[Sample], info: ShardInfo) -> pa.Table:
     """The shard's index part: one row per sample, plus the shard name and member offsets."""
     rows = []
     for s in samples:
-        row = flatten(_clean({k: v for k, v in s.meta.items() if k != "generators"}))
+        row = flatten(to_python({k: v for k, v in s.meta.items() if k != "generators"}))
         row["shard"] = info.name
         for ext, (offset, size) in sorted(info.members[s.key].items()):
             row[f"tar_offset.{ext}"] = offset

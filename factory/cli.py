@@ -254,8 +254,10 @@ def print_audit(result: dict, where: str) -> None:
 
 def cmd_audit(args) -> int:
     from factory.audit import run_audit
+    from factory.dataset import open_dataset
 
-    result = run_audit(args.dir, thresholds=load_thresholds(args.thresholds) if args.thresholds else None)
+    thresholds = load_thresholds(args.thresholds) if args.thresholds else None
+    result = run_audit(open_dataset(args.dir), thresholds=thresholds)
     print_audit(result, args.dir)
     return 0 if result["passed"] else 1
 
@@ -277,7 +279,7 @@ def load_thresholds(path: str):
 
 
 def cmd_card(args) -> int:
-    from factory.cards import write_cards
+    from factory.document import write_cards
 
     for path in write_cards(args.dir).values():
         console.print(f"wrote {path}")
@@ -285,16 +287,17 @@ def cmd_card(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from factory.report import write_report
+    from factory.document import write_report
 
     console.print(f"wrote {write_report(args.dir)}")
     return 0
 
 
 def cmd_preview(args) -> int:
+    from factory.dataset import open_dataset
     from factory.preview import write_contact_sheet
 
-    out = write_contact_sheet(args.dir, args.out)
+    out = write_contact_sheet(open_dataset(args.dir), args.out)
     console.print(f"wrote {out}")
     return 0
 
@@ -332,9 +335,10 @@ def cmd_features(args) -> int:
 
 
 def cmd_publish(args) -> int:
+    from factory.dataset import open_dataset
     from factory.publish import plan_publish, publish
 
-    plan = plan_publish(args.dir, repo_id=args.repo_id, private=args.private)
+    plan = plan_publish(open_dataset(args.dir), repo_id=args.repo_id, private=args.private)
     t = Table(title=f"{plan.folder} -> datasets/{plan.repo_id} ({'private' if plan.private else 'public'})",
               title_justify="left")
     t.add_column("file"); t.add_column("bytes", justify="right")

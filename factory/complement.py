@@ -17,6 +17,7 @@ from typing import Any, Optional
 import pandas as pd
 from fsspec.implementations.local import LocalFileSystem
 
+from factory.dataset import MANIFEST, open_dataset
 from factory.errors import FactoryError
 from factory.plan import Plan, balanced_factors, largest_remainder, make_plan
 from factory.recipe import Recipe
@@ -55,9 +56,9 @@ def _read_labels(path: Path) -> tuple[pd.DataFrame, str]:
     if not path.exists():
         raise FactoryError(f"complement.path: {path} does not exist")
     try:
-        if path.is_dir() and (path / "manifest.json").exists():
-            target = path / "index.parquet"
-            return pd.read_parquet(target), _sha256(target)
+        if path.is_dir() and (path / MANIFEST).exists():
+            ds = open_dataset(str(path))        # a factory dataset: complete and checksum-checked
+            return ds.index, ds.manifest["index"]["sha256"]
         if path.is_dir():
             from datasets import load_from_disk
 

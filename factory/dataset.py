@@ -1,35 +1,71 @@
-"""A dataset folder: its manifest, its index, and the checks that it is whole.
+"""A dataset folder: its layout, its manifest, and the one door into a finished dataset.
 
 Layout (local path or any fsspec URL)::
 
     DIR/manifest.json            resolved recipe + hash, versions, per-shard count/size/SHA-256
     DIR/index.parquet            one row per sample (flattened JSON scalars, shard, offsets)
     DIR/<split>-NNNNNN.tar       WebDataset shards
+    DIR/audit.json, audit.md, plots/, datasheet.md, README.md, croissant.json, report.html,
+    preview.png                  what the factory writes about a finished dataset
     DIR/.factory/parts/*.parquet per-shard index parts (what resume and finalize read)
 
 `manifest.json` says ``"complete": false`` until every shard is written and the index is
-built; only then does the dataset count as finished.
+built; only then does the dataset count as finished. Every reader of a finished dataset goes
+through `open_dataset`, which checks that it is complete, that its index matches the
+manifest's checksum and that every shard is there at its recorded size; `Dataset.verify`
+re-hashes every shard. Writing a dataset is `factory.folder`'s part.
 """
 from __future__ import annotations
 
+import fnmatch
 import json
-import platform
-from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Iterable
+import mimetypes
+from dataclasses import dataclass
+from typing import Any
 
 import fsspec
-import pyarrow as pa
+import pandas as pd
 import pyarrow.parquet as pq
 
-from factory import __version__
 from factory.errors import FactoryError
-from factory.shards import PARTIAL_DIR, ShardInfo, partial_path, put_atomic, sha256_of
+from factory.shards import put_atomic, sha256_of
 
 MANIFEST = "manifest.json"
 INDEX = "index.parquet"
-PARTS_DIR = ".factory/parts"
+FACTORY_DIR = ".factory"
+PARTS_DIR = f"{FACTORY_DIR}/parts"
 FORMAT = "affect-factory/1"
-_PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "neurokit2", "webdataset", "dask", "distributed", "pydantic")
+
+# What the factory writes beside the shards about a finished dataset.
+AUDIT_JSON, AUDIT_MD, PLOTS_DIR = "audit.json", "audit.md", "plots"
+DATASHEET, CARD, CROISSANT = "datasheet.md", "README.md", "croissant.json"
+REPORT, PREVIEW = "report.html", "preview.png"
+DOCUMENTS = (AUDIT_JSON, AUDIT_MD, PLOTS_DIR, DATASHEET, CARD, CROISSANT, REPORT, PREVIEW)
+
+NOT_DEMOGRAPHIC = ("emotion", "identity", "split")
+# Every sample's own member, written by the factory (the generators declare theirs).
+LABELS_FILE = {"extension": "json", "media_type": "application/json",
+               "description": "labels, demographics, episode timestamps, each modality's targets and measurements"}
+
+
+def demographic_factors(manifest: dict[str, Any], index: pd.DataFrame) -> list[str]:
+    """Population factors of the dataset's recipe that its index carries, in recipe order."""
+    population = (manifest.get("recipe") or {}).get("population") or {}
+    return [f for f in population if f in index.columns and f not in NOT_DEMOGRAPHIC]
+
+
+def member_kind(manifest: dict[str, Any], extension: str) -> dict[str, Any]:
+    """What a tar member with `extension` is: the declaring modality (None for the labels),
+    media type and description, from the generators' declarations in the manifest."""
+    if extension == LABELS_FILE["extension"]:
+        return {"modality": None, **LABELS_FILE}
+    for modality, info in (manifest.get("generators") or {}).items():
+        for declared in info.get("files") or []:
+            if fnmatch.fnmatchcase(extension, declared["extension"]):
+                return {"modality": modality, **declared, "extension": extension}
+    guess = mimetypes.guess_type(f"member.{extension}")[0]   # a dataset older than the declarations
+    return {"modality": None, "extension": extension, "media_type": guess or "application/octet-stream",
+            "description": "file"}
 
 
 def open_dir(url: str):
@@ -37,19 +73,6 @@ def open_dir(url: str):
     fs, root = fsspec.core.url_to_fs(str(url))
     return fs, root.rstrip("/")
 
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages every dataset depends on."""
-    out = {"python": platform.python_version(), "affect-factory": __version__}
-    for name in _PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return out
-
-
-# ---------------------------------------------------------------- manifest
 
 def read_manifest(fs, root: str) -> dict[str, Any] | None:
     """The manifest, or None if the folder has none."""
@@ -60,75 +83,79 @@ def read_manifest(fs, root: str) -> dict[str, Any] | None:
         return json.loads(f.read())
 
 
-def write_json_atomic(fs, path: str, data: dict[str, Any]) -> None:
-    """Write JSON under a temporary name, then move it into place."""
-    folder, name = path.rsplit("/", 1)
-    put_atomic(fs, folder, json.dumps(data, indent=2, sort_keys=True).encode(), path, name)
+# ---------------------------------------------------------------- the finished dataset
+
+@dataclass
+class Dataset:
+    """A finished dataset as read from disk: its manifest and index, and its files by name."""
+
+    url: str
+    fs: Any
+    root: str
+    manifest: dict[str, Any]
+    index: pd.DataFrame
+
+    @property
+    def recipe(self) -> dict[str, Any]:
+        """The resolved recipe the dataset was made from (plain data)."""
+        return self.manifest.get("recipe") or {}
+
+    def exists(self, name: str) -> bool:
+        """Whether DIR/name exists."""
+        return self.fs.exists(f"{self.root}/{name}")
+
+    def read_bytes(self, name: str) -> bytes:
+        """The bytes of DIR/name."""
+        with self.fs.open(f"{self.root}/{name}", "rb") as f:
+            return f.read()
+
+    def write_bytes(self, name: str, data: bytes) -> str:
+        """Write `data` to DIR/name (atomically where the filesystem allows); returns the path."""
+        path = f"{self.root}/{name}"
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        put_atomic(self.fs, self.root, data, path, name.replace("/", "_"))
+        return path
+
+    def write_text(self, name: str, text: str) -> str:
+        """Write UTF-8 text to DIR/name; returns the path."""
+        return self.write_bytes(name, text.encode("utf-8"))
+
+    def read_member(self, shard: str, offset: int, size: int) -> bytes:
+        """Bytes of one tar member, by the offsets stored in the index."""
+        with self.fs.open(f"{self.root}/{shard}", "rb") as f:
+            f.seek(int(offset))
+            return f.read(int(size))
+
+    def verify(self) -> list[str]:
+        """Re-hash every shard and re-count the index against the manifest; the problems found."""
+        return shard_problems(self.fs, self.root, self.manifest, hashes=True) + \
+            index_problems(self.index[["key", "shard"]], self.manifest)
 
 
-def new_manifest(recipe, generators: dict[str, dict[str, Any]], plan_shards: dict[str, dict]) -> dict[str, Any]:
-    """An incomplete manifest for a run that is about to start."""
-    return {
-        "format": FORMAT, "name": recipe.name, "version": recipe.version, "complete": False,
-        "recipe_hash": recipe.hash(), "recipe": recipe.resolved(), "packages": package_versions(),
-        "generators": generators, "planned_shards": plan_shards, "shards": {}, "index": None,
-    }
-
-
-def shard_entry(info: ShardInfo, split: str) -> dict[str, Any]:
-    """A manifest entry for a written shard."""
-    return {"count": info.count, "size": info.size, "sha256": info.sha256, "split": split}
-
-
-# ---------------------------------------------------------------- index
-
-def write_part(fs, root: str, name: str, table: pa.Table) -> None:
-    """Write one shard's index part (atomically)."""
-    buf = pa.BufferOutputStream()
-    pq.write_table(table, buf)
-    fs.makedirs(f"{root}/{PARTS_DIR}", exist_ok=True)
-    put_atomic(fs, root, buf.getvalue().to_pybytes(), f"{root}/{PARTS_DIR}/{name}.parquet", f"{name}.parquet")
-
-
-def build_index(fs, root: str, shards: Iterable[str]) -> dict[str, Any]:
-    """Concatenate the index parts, in shard order, into index.parquet (streamed)."""
-    paths = [f"{root}/{PARTS_DIR}/{s}.parquet" for s in shards]
-    schemas = [pq.read_schema(fs.open(p, "rb")) for p in paths]
-    schema = pa.unify_schemas(schemas, promote_options="permissive")
-    tmp = partial_path(root, INDEX)
-    fs.makedirs(f"{root}/{PARTIAL_DIR}", exist_ok=True)
-    rows = 0
-    with fs.open(tmp, "wb") as f, pq.ParquetWriter(f, schema) as writer:
-        for p in paths:
-            with fs.open(p, "rb") as part:
-                table = pq.read_table(part)
-            writer.write_table(_conform(table, schema))
-            rows += table.num_rows
-    fs.mv(tmp, f"{root}/{INDEX}")
-    return {"file": INDEX, "rows": rows, "sha256": sha256_of(fs, f"{root}/{INDEX}")}
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    columns = []
-    for field in schema:
-        if field.name in table.column_names:
-            columns.append(table[field.name].cast(field.type))
-        else:
-            columns.append(pa.nulls(table.num_rows, field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def read_index(url: str):
-    """The index of a finished dataset as a pandas DataFrame."""
+def open_dataset(url: str) -> Dataset:
+    """The one door into a finished dataset: refuses an unfinished one, an index the manifest
+    disowns and a missing or truncated shard, each with a FactoryError saying what to do."""
     fs, root = open_dir(url)
-    require_finished(fs, root)
+    manifest = finished_manifest(fs, root)
+    entry = manifest.get("index") or {}
+    if not entry.get("sha256"):
+        raise FactoryError(f"{root}: manifest.json has no checksum for {INDEX}; "
+                           f"rebuild it with `affect-factory generate RECIPE --out {root} --resume`")
+    if sha256_of(fs, f"{root}/{INDEX}") != entry["sha256"]:
+        raise FactoryError(f"{root}: {INDEX} does not match the checksum in manifest.json (changed or "
+                           f"corrupted); run `affect-factory verify {url}` to see what differs")
+    problems = shard_problems(fs, root, manifest, hashes=False)
+    if problems:
+        raise FactoryError(f"{root}: the dataset is incomplete ({problems[0]}); run `affect-factory verify {url}` "
+                           f"and finish it with `affect-factory generate RECIPE --out {root} --resume`")
     with fs.open(f"{root}/{INDEX}", "rb") as f:
-        return pq.read_table(f).to_pandas()
+        index = pq.read_table(f).to_pandas()
+    if index.empty:
+        raise FactoryError(f"{root}: {INDEX} has no samples")
+    return Dataset(str(url), fs, root, manifest, index)
 
 
-# ---------------------------------------------------------------- checks
-
-def require_finished(fs, root: str) -> dict[str, Any]:
+def finished_manifest(fs, root: str) -> dict[str, Any]:
     """The manifest of a finished dataset, or a FactoryError saying what is missing."""
     manifest = read_manifest(fs, root)
     if manifest is None:
@@ -143,34 +170,42 @@ def require_finished(fs, root: str) -> dict[str, Any]:
     return manifest
 
 
-def verify(url: str, check_index_checksum: bool = True) -> list[str]:
-    """Re-check every shard against the manifest and the index; returns the problems found."""
-    import pyarrow.compute as pc
+# ---------------------------------------------------------------- checks
 
-    fs, root = open_dir(url)
-    manifest = require_finished(fs, root)
+def shard_problems(fs, root: str, manifest: dict[str, Any], hashes: bool) -> list[str]:
+    """Shards of the manifest that are missing, of another size or (with `hashes`) another SHA-256."""
     problems = []
     for name, entry in manifest["shards"].items():
         path = f"{root}/{name}"
         if not fs.exists(path):
             problems.append(f"{name}: missing")
-            continue
-        if fs.size(path) != entry["size"]:
+        elif fs.size(path) != entry["size"]:
             problems.append(f"{name}: size {fs.size(path)} != manifest {entry['size']}")
-        elif sha256_of(fs, path) != entry["sha256"]:
+        elif hashes and sha256_of(fs, path) != entry["sha256"]:
             problems.append(f"{name}: SHA-256 differs from the manifest (corrupted or changed)")
-    if check_index_checksum and sha256_of(fs, f"{root}/{INDEX}") != manifest["index"]["sha256"]:
-        problems.append(f"{INDEX}: SHA-256 differs from the manifest")
-    with fs.open(f"{root}/{INDEX}", "rb") as f:
-        index = pq.read_table(f, columns=["key", "shard"])
-    counts = dict(zip(*[c.to_pylist() for c in pc.value_counts(index["shard"]).flatten()]))
-    for name, entry in manifest["shards"].items():
-        if counts.get(name, 0) != entry["count"]:
-            problems.append(f"{name}: index has {counts.get(name, 0)} rows, manifest says {entry['count']}")
-    extra = set(counts) - set(manifest["shards"])
-    problems += [f"{name}: in the index but not in the manifest" for name in sorted(extra)]
-    keys = index["key"].to_pylist()
-    if len(set(keys)) != len(keys):
-        problems.append(f"{len(keys) - len(set(keys))} sample keys appear more than once")
     return problems
 
+
+def index_problems(index: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
+    """Rows per shard in the index against the manifest's counts; keys that appear twice."""
+    counts = index["shard"].value_counts().to_dict()
+    problems = [f"{name}: index has {counts.get(name, 0)} rows, manifest says {entry['count']}"
+                for name, entry in manifest["shards"].items() if counts.get(name, 0) != entry["count"]]
+    problems += [f"{name}: in the index but not in the manifest" for name in sorted(set(counts) - set(manifest["shards"]))]
+    repeated = len(index) - index["key"].nunique()
+    if repeated:
+        problems.append(f"{repeated} sample keys appear more than once")
+    return problems
+
+
+def verify(url: str) -> list[str]:
+    """Re-check a finished dataset's shards and index against its manifest; the problems found
+    (unlike `open_dataset`, an index of another checksum is one problem among the others)."""
+    fs, root = open_dir(url)
+    manifest = finished_manifest(fs, root)
+    problems = shard_problems(fs, root, manifest, hashes=True)
+    if sha256_of(fs, f"{root}/{INDEX}") != (manifest.get("index") or {}).get("sha256"):
+        problems.append(f"{INDEX}: SHA-256 differs from the manifest")
+    with fs.open(f"{root}/{INDEX}", "rb") as f:
+        index = pq.read_table(f, columns=["key", "shard"]).to_pandas()
+    return problems + index_problems(index, manifest)

@@ -16,8 +16,10 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
+from factory.dataset import open_dataset
 from factory.errors import FactoryError
-from factory.recognizer import Recognizer, feature_columns
+from factory.fairness import group_metrics, macro_f1
+from factory.recognizer import Recognizer, feature_columns, measured_columns
 
 TRAINING_SETS = ("real", "real+synthetic", "synthetic")
 
@@ -30,9 +32,7 @@ def load_table(spec: str) -> pd.DataFrame:
         raise FactoryError(f"{path}: no such dataset folder or features file")
     try:
         if p.is_dir():
-            from factory.dataset import read_index
-
-            table = read_index(str(p))
+            table = open_dataset(str(p)).index
         elif p.suffix.lower() in (".parquet", ".pq"):
             table = pd.read_parquet(p)
         else:
@@ -57,7 +57,7 @@ def check_compatible(real_train: pd.DataFrame, real_test: pd.DataFrame, syntheti
     for name, table in (("real train", real_train), ("real test", real_test), ("synthetic", synthetic)):
         if label not in table.columns:
             raise FactoryError(f"{name} set has no label column {label!r}")
-    real_cols, synth_cols = set(_measured(real_train)), set(_measured(synthetic))
+    real_cols, synth_cols = set(measured_columns(real_train)), set(measured_columns(synthetic))
     if real_cols != synth_cols:
         raise FactoryError("real and synthetic sets have different feature columns: "
                            f"only real: {sorted(real_cols - synth_cols)}; only synthetic: {sorted(synth_cols - real_cols)}")
@@ -69,19 +69,12 @@ def check_compatible(real_train: pd.DataFrame, real_test: pd.DataFrame, syntheti
         raise FactoryError(f"the test set has classes absent from the synthetic set: {sorted(missing)}")
     # Columns measured somewhere (a column that is NaN throughout one set is imputed there).
     usable = set(feature_columns(real_train)) | set(feature_columns(synthetic))
-    return [c for c in _measured(real_train) if c in usable]
-
-
-def _measured(table: pd.DataFrame) -> list[str]:
-    """Numeric ``*.measured.*`` columns, whatever their values."""
-    return [c for c in table.columns if ".measured." in c and pd.api.types.is_numeric_dtype(table[c])
-            and not pd.api.types.is_bool_dtype(table[c])]
+    return [c for c in measured_columns(real_train) if c in usable]
 
 
 def scores(y_true: np.ndarray, y_pred: np.ndarray, proba: Optional[np.ndarray], classes: list[str],
            groups: pd.DataFrame) -> dict[str, Any]:
     """Accuracy, macro-F1, per-class recall, one-vs-rest ROC AUC and per-group accuracy/F1."""
-    from fairlearn.metrics import MetricFrame
     from sklearn.metrics import accuracy_score, f1_score, recall_score, roc_auc_score
 
     labels = sorted(set(y_true))
@@ -99,15 +92,12 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray, proba: Optional[np.ndarray], 
             else float(roc_auc_score(y_true == labels[1], p[:, 1]))
     out["groups"] = {}
     for factor in groups.columns:
-        frame = MetricFrame(metrics={"accuracy": accuracy_score,
-                                     "macro_f1": lambda t, p: f1_score(t, p, average="macro", zero_division=0)},
-                            y_true=y_true, y_pred=y_pred, sensitive_features=groups[factor].astype(str))
-        by = frame.by_group
+        gm = group_metrics({"accuracy": accuracy_score, "macro_f1": macro_f1}, y_true, y_pred, groups[factor])
         out["groups"][factor] = {
-            "accuracy": {str(k): float(v) for k, v in by["accuracy"].items()},
-            "macro_f1": {str(k): float(v) for k, v in by["macro_f1"].items()},
-            "accuracy_gap": float(frame.difference()["accuracy"]),
-            "macro_f1_gap": float(frame.difference()["macro_f1"]),
+            "accuracy": {str(k): float(v) for k, v in gm.by_group["accuracy"].items()},
+            "macro_f1": {str(k): float(v) for k, v in gm.by_group["macro_f1"].items()},
+            "accuracy_gap": float(gm.difference["accuracy"]),
+            "macro_f1_gap": float(gm.difference["macro_f1"]),
         }
     return out
 
@@ -140,10 +130,7 @@ def evaluate(real_train: pd.DataFrame, real_test: pd.DataFrame, synthetic: pd.Da
     for name, train in sets.items():
         model = Recognizer(estimator=estimator, label=label, features=features, seed=seed).fit(train)
         y_pred = model.predict(real_test).astype(str)
-        proba = model.model.predict_proba(real_test[features].to_numpy(dtype=float, na_value=np.nan)) \
-            if model.model is not None and hasattr(model.model, "predict_proba") else None
-        classes = [str(c) for c in model.model.classes_] if model.model is not None else model.classes_
-        results[name] = scores(y_true, y_pred, proba, classes, real_test[groups])
+        results[name] = scores(y_true, y_pred, model.predict_proba(real_test), model.classes_, real_test[groups])
     return Evaluation(results, {k: int(len(v)) for k, v in sets.items()}, features, label)
 
 

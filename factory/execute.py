@@ -17,14 +17,16 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
-from factory import dataset
 from factory.assemble import assemble, index_table
+from factory.dataset import open_dir
 from factory.errors import FactoryError
-from factory.generators import Generator, load_generator
+from factory.folder import OutputFolder, shard_entry, write_part
+from factory.generators import Generator, declaration, load_generator
 from factory.plan import Plan, episode_of, specs_from_rows
 from factory.recipe import Recipe
-from factory.shards import PARTIAL_DIR, sha256_of, write_shard
+from factory.shards import write_shard
 
 _GENERATORS: dict[str, dict[str, Generator]] = {}   # per process, by recipe hash
 
@@ -38,9 +40,15 @@ def build_generators(recipe: Recipe) -> dict[str, Generator]:
 
 
 def generator_info(generators: dict[str, Generator]) -> dict[str, dict[str, Any]]:
+<<<<<<< HEAD
     """Backend name, versions and licence line of each modality's generator."""
     return {m: {"backend": g.backend, "versions": g.versions(), "licence": getattr(g, "licence", "")}
             for m, g in generators.items()}
+=======
+    """Backend names and versions of each modality's generator (what each sample's JSON records;
+    the manifest adds each generator's `declaration`)."""
+    return {m: {"backend": g.backend, "versions": g.versions()} for m, g in generators.items()}
+>>>>>>> main
 
 
 # ---------------------------------------------------------------- the shard task
@@ -54,10 +62,10 @@ def make_shard(recipe_json: str, shard: str, rows: bytes, out: str) -> dict[str,
     made = {m: g.generate(specs) for m, g in generators.items()}
     info = generator_info(generators)
     samples = [assemble(spec, {m: parts[i] for m, parts in made.items()}, info) for i, spec in enumerate(specs)]
-    fs, root = dataset.open_dir(out)
+    fs, root = open_dir(out)
     written = write_shard(fs, root, shard, samples)
-    dataset.write_part(fs, root, shard, index_table(samples, written))
-    return {"name": shard, **dataset.shard_entry(written, specs[0].split)}
+    write_part(fs, root, shard, index_table(samples, written))
+    return {"name": shard, **shard_entry(written, specs[0].split)}
 
 
 def _rows_bytes(frame: pd.DataFrame) -> bytes:
@@ -178,6 +186,8 @@ def _probe(payload: str) -> Optional[str]:
         build_generators(Recipe.model_validate_json(payload))
     except FactoryError as exc:
         return str(exc)
+    except ValidationError as exc:     # a modality block its generator's Settings refuse here
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
     except ImportError as exc:
         return f"a package is missing: {exc.name or exc} ({exc})"
     except Exception as exc:  # noqa: BLE001 - reported to the driver, which stops the run
@@ -206,8 +216,8 @@ def generate(recipe: Recipe, plan: Plan, out: str, *, workers: int = 1, schedule
     """Generate every shard of `plan` into `out`, then build the index and finish the manifest.
 
     `out` is a local folder or any fsspec URL (file://, s3://, gs://, hf://, memory://). The
-    manifest is saved as shard entries arrive (at most every 2 s), so a run killed at any
-    moment loses at most the shards of the last 2 s; `resume` re-checks the rest.
+    manifest is saved as shard entries arrive (see `factory.folder`), so a run killed at any
+    moment loses at most the last few shards; `resume` re-checks the rest.
     """
     start = time.perf_counter()
     distributed_run = bool(scheduler) or workers > 1
@@ -219,43 +229,33 @@ def generate(recipe: Recipe, plan: Plan, out: str, *, workers: int = 1, schedule
         generators = build_generators(recipe)
         for g in generators.values():
             g.preflight(plan.levels())
-        fs, root = dataset.open_dir(out)
         planned = {s: {"count": int(len(r)), "split": str(r["split"].iloc[0])}
                    for s, r in plan.samples.groupby("shard", sort=False)}
-        made_by = {"recipe_hash": recipe.hash(), "plan_sha256": plan.digest(), "generators": generator_info(generators)}
-        manifest = prepare_output(fs, root, made_by, resume, force)
-        if manifest is None:
-            manifest = dataset.new_manifest(recipe, made_by["generators"], planned)
-            manifest["plan_sha256"] = made_by["plan_sha256"]
-            if plan.complement:   # what the synthetic part complements (never the real labels)
-                manifest["complement"] = plan.complement
-        done = verified_shards(fs, root, manifest)
-        manifest["shards"] = {s: manifest["shards"][s] for s in done}
-        dataset.write_json_atomic(fs, f"{root}/{dataset.MANIFEST}", manifest)
-        todo = ((s, _rows_bytes(plan.rows(s))) for s in plan.shards() if s not in done)   # lazy: one shard at a time
+        declared = {m: {**info, **declaration(generators[m], recipe.modalities[m])}
+                    for m, info in generator_info(generators).items()}
+        made_by = {"recipe_hash": recipe.hash(), "plan_sha256": plan.digest(), "generators": declared}
+        folder = OutputFolder.prepare(out, recipe, made_by, planned, resume=resume, force=force,
+                                      complement=plan.complement)
+        todo = ((s, _rows_bytes(plan.rows(s))) for s in plan.shards() if s not in folder.kept)   # lazy: one shard at a time
         if progress:
-            progress(sum(planned[s]["count"] for s in done), len(plan.samples))
+            progress(sum(planned[s]["count"] for s in folder.kept), len(plan.samples))
         runner = (run_on_dask(recipe, todo, out, client, scheduler) if distributed_run
                   else run_in_process(recipe, todo, out))
-        last_save = time.monotonic()
         for entry in runner:
             name = entry.pop("name")
             if distributed_run:
-                _check_visible(fs, root, name, entry, scheduler)
-            manifest["shards"][name] = entry
+                _check_visible(folder, name, entry, scheduler)
+            folder.record(name, entry)
             if progress:
                 progress(entry["count"], None)
-            if time.monotonic() - last_save > 2.0:
-                dataset.write_json_atomic(fs, f"{root}/{dataset.MANIFEST}", manifest)
-                last_save = time.monotonic()
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-    finalize(fs, root, manifest, plan.shards())
-    sizes = [e["size"] for e in manifest["shards"].values()]
-    return RunSummary(out=out, shards=len(plan.shards()), samples=len(plan.samples), skipped_shards=len(done),
+    folder.finalize(plan.shards())
+    sizes = [e["size"] for e in folder.manifest["shards"].values()]
+    return RunSummary(out=out, shards=len(plan.shards()), samples=len(plan.samples), skipped_shards=len(folder.kept),
                       bytes=sum(sizes), seconds=time.perf_counter() - start,
                       per_split=plan.samples["split"].value_counts(sort=False).to_dict())
 
@@ -273,104 +273,11 @@ def output_url(out: str, distributed_run: bool) -> str:
     return out
 
 
-def _check_visible(fs, root: str, name: str, entry: dict[str, Any], scheduler: Optional[str]) -> None:
+def _check_visible(folder: OutputFolder, name: str, entry: dict[str, Any], scheduler: Optional[str]) -> None:
     """A worker said it wrote `name`: make sure this process sees it where it should be."""
-    path = f"{root}/{name}"
-    if not fs.exists(path) or fs.size(path) != entry["size"]:
+    path = f"{folder.root}/{name}"
+    if not folder.fs.exists(path) or folder.fs.size(path) != entry["size"]:
         where = f"the workers of {scheduler}" if scheduler else "a worker"
         raise FactoryError(f"{where} wrote {name}, but it is not at {path} as seen from here; --out must be "
                            f"a filesystem every worker and this machine share (a shared mount or an "
                            f"s3:// / gs:// / hf:// URL)")
-
-
-def finalize(fs, root: str, manifest: dict[str, Any], shards: list[str]) -> None:
-    """Order the manifest's shards, build index.parquet and mark the dataset complete."""
-    missing = [s for s in shards if s not in manifest["shards"]]
-    if missing:
-        raise FactoryError(f"{len(missing)} shards were not written (first: {missing[0]}); "
-                           f"run again with --resume")
-    manifest["shards"] = {s: manifest["shards"][s] for s in shards}
-    manifest["index"] = dataset.build_index(fs, root, shards)
-    manifest["complete"] = True
-    dataset.write_json_atomic(fs, f"{root}/{dataset.MANIFEST}", manifest)
-    _clean_partials(fs, root)
-
-
-# ---------------------------------------------------------------- output folder
-
-def prepare_output(fs, root: str, made_by: dict[str, Any], resume: bool, force: bool) -> Optional[dict[str, Any]]:
-    """Check the output folder; return the manifest to resume from, if any.
-
-    Refuses a non-empty folder that is not an affect-factory dataset, a finished or unfinished
-    dataset without --resume/--force, and (for --resume) a dataset made from another recipe,
-    another plan (e.g. a complemented labels file that changed) or other generator versions:
-    `made_by` holds this run's recipe hash, plan digest and generator versions.
-    """
-    try:
-        fs.makedirs(root, exist_ok=True)
-        probe = f"{root}/.factory/write-test"
-        fs.makedirs(f"{root}/.factory", exist_ok=True)
-        with fs.open(probe, "wb") as f:
-            f.write(b"ok")
-        fs.rm(probe)
-    except OSError as exc:
-        raise FactoryError(f"--out {root}: cannot write there ({exc.strerror or exc}); choose a writable folder") from None
-    manifest = dataset.read_manifest(fs, root)
-    entries = [p for p in fs.ls(root, detail=False) if not p.rstrip("/").rsplit("/", 1)[-1].startswith(".")]
-    if manifest is None:
-        if entries:
-            raise FactoryError(f"--out {root}: the folder is not empty and holds no affect-factory dataset; "
-                               f"refusing to write into it (choose an empty or new folder)")
-        return None
-    if resume:
-        if manifest.get("recipe_hash") != made_by["recipe_hash"]:
-            raise FactoryError(f"--resume: {root} was made from another recipe "
-                               f"(its hash {manifest.get('recipe_hash', '?')[:12]}…, this recipe {made_by['recipe_hash'][:12]}…); "
-                               f"use a new --out or the original recipe")
-        if manifest.get("plan_sha256") != made_by["plan_sha256"]:
-            raise FactoryError(f"--resume: the plan differs from the one {root} was started with (the complemented "
-                               f"labels file changed?); use --force to start again or a new --out")
-        if manifest.get("generators") != made_by["generators"]:
-            raise FactoryError(f"--resume: {root} was started with other generator versions "
-                               f"({manifest.get('generators')} vs now {made_by['generators']}); finishing it would "
-                               f"mix versions: use --force to start again or a new --out")
-        _clean_partials(fs, root)
-        manifest["complete"] = False
-        return manifest
-    if not force:
-        state = "a finished" if manifest.get("complete") else "an unfinished"
-        raise FactoryError(f"--out {root}: already holds {state} dataset ({manifest.get('name')}); "
-                           f"use --resume to finish it or --force to replace it")
-    _remove_dataset(fs, root, manifest)
-    return None
-
-
-def _clean_partials(fs, root: str) -> None:
-    """Remove temporary files a killed run left behind."""
-    if fs.exists(f"{root}/{PARTIAL_DIR}"):
-        fs.rm(f"{root}/{PARTIAL_DIR}", recursive=True)
-
-
-FACTORY_FILES = {dataset.INDEX, "audit.json", "audit.md", "datasheet.md", "README.md", "croissant.json",
-                 "report.html", "preview.png", "plots", ".factory"}
-
-
-def _remove_dataset(fs, root: str, manifest: dict[str, Any]) -> None:
-    """Remove a dataset this factory made: only the files it writes (its shards and the names
-    above), never a user's own files kept beside it. Marked unfinished first."""
-    manifest["complete"] = False
-    dataset.write_json_atomic(fs, f"{root}/{dataset.MANIFEST}", manifest)
-    ours = FACTORY_FILES | set(manifest.get("planned_shards", {})) | set(manifest.get("shards", {}))
-    for path in fs.ls(root, detail=False):
-        if path.rstrip("/").rsplit("/", 1)[-1] in ours:
-            fs.rm(path, recursive=True)
-
-
-def verified_shards(fs, root: str, manifest: dict[str, Any]) -> list[str]:
-    """Shards whose tar, index part and manifest entry agree (what resume trusts)."""
-    done = []
-    for name, entry in manifest.get("shards", {}).items():
-        tar, part = f"{root}/{name}", f"{root}/{dataset.PARTS_DIR}/{name}.parquet"
-        if fs.exists(tar) and fs.exists(part) and fs.size(tar) == entry["size"] and sha256_of(fs, tar) == entry["sha256"]:
-            done.append(name)
-    return done

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from factory.errors import FactoryError
-from factory.physiology.generator import measure
+from factory.physiology.generator import SIGNALS, measure
 
 RESERVED = {"file", "channels", "sampling_rate", "start", "duration", "onset"}
 
@@ -43,9 +43,9 @@ def read_recording(path: Path, channels: str | None) -> dict[str, np.ndarray]:
 def window_features(signals: dict[str, np.ndarray], fs: float, onset: float, duration: float) -> dict[str, float]:
     """The factory's measurements of one window, as `physiology.measured.*` columns."""
     tg = {"onset": onset, "offset": duration * 0.85, "duration": duration}
-    known = {k: v for k, v in signals.items() if k in ("ecg", "ppg", "eda", "rsp", "emg")}
+    known = {k: v for k, v in signals.items() if k in SIGNALS}
     if not known:
-        raise FactoryError(f"features: no ecg/ppg/eda/rsp/emg channel among {sorted(signals)}")
+        raise FactoryError(f"features: no {'/'.join(SIGNALS)} channel among {sorted(signals)}")
     values, _ = measure(known, tg, int(round(fs)))
     return {f"physiology.measured.{k}": v for k, v in values.items() if k != "ppg_heart_rate"}
 

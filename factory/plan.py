@@ -28,6 +28,7 @@ from scipy.sparse import lil_matrix
 
 from factory.affect import age_from_band, coordinates
 from factory.errors import FactoryError
+from factory.plain import to_python
 from factory.recipe import Recipe
 from factory.spec import Episode, SampleSpec
 
@@ -314,11 +315,7 @@ def specs_from_rows(rows: pd.DataFrame, population: list[str], episode: Episode)
             seed=int(row["seed"]), identity=row["identity"], identity_seed=int(row["identity_seed"]),
             emotion=row["emotion"], intensity=float(row["intensity"]), valence=float(row["valence"]),
             arousal=float(row["arousal"]), dominance=float(row["dominance"]),
-            attributes={f: _plain(row[f]) for f in population}, episode=episode, age=float(row["age"]))
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
+            attributes={f: to_python(row[f]) for f in population}, episode=episode, age=float(row["age"]))
 
 
 def episode_of(recipe: Recipe) -> Episode:

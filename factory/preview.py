@@ -12,8 +12,9 @@ from typing import Optional
 from PIL import Image, ImageDraw, ImageFont
 
 from factory.affect import EMOTIONS
-from factory.document import open_finished
+from factory.dataset import PREVIEW, Dataset
 from factory.errors import FactoryError
+from factory.png import encode_png
 
 THUMB = 112
 MARGIN_LEFT = 84
@@ -21,13 +22,12 @@ MARGIN_TOP = 22
 NEEDED = ("key", "shard", "emotion", "skin_tone", "tar_offset.png", "tar_size.png")
 
 
-def write_contact_sheet(url: str, out_path: Optional[str] = None) -> str:
+def write_contact_sheet(ds: Dataset, out_path: Optional[str] = None) -> str:
     """Write the grid (rows: emotions, columns: skin tones) to `out_path` (default:
     DIR/preview.png) and return where it went."""
-    ds = open_finished(url)
     missing = [c for c in NEEDED if c not in ds.index.columns]
     if missing:
-        raise FactoryError(f"{url}: the index lacks {missing}; a contact sheet needs the face modality "
+        raise FactoryError(f"{ds.url}: the index lacks {missing}; a contact sheet needs the face modality "
                            f"and a skin_tone factor")
     picks = ds.index.sort_values("key").drop_duplicates(["emotion", "skin_tone"])
     order = {e: i for i, e in enumerate(EMOTIONS)}
@@ -45,10 +45,9 @@ def write_contact_sheet(url: str, out_path: Optional[str] = None) -> str:
         face = Image.open(io.BytesIO(data)).convert("RGB").resize((THUMB, THUMB), Image.LANCZOS)
         sheet.paste(face, (MARGIN_LEFT + tones.index(row["skin_tone"]) * THUMB,
                            MARGIN_TOP + emotions.index(row["emotion"]) * THUMB))
-    buf = io.BytesIO()
-    sheet.save(buf, format="PNG")
+    png = encode_png(sheet)
     if out_path is None:
-        return ds.write_bytes("preview.png", buf.getvalue())
+        return ds.write_bytes(PREVIEW, png)
     with open(out_path, "wb") as f:
-        f.write(buf.getvalue())
+        f.write(png)
     return str(out_path)

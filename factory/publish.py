@@ -1,8 +1,8 @@
 """Publish a finished dataset to the Hugging Face Hub (resumable), card included.
 
-`publish(dir, repo_id)` checks the dataset (manifest, every shard's SHA-256, the card's
-``configs`` / ``data_files`` patterns against the shards), creates the dataset repository if
-needed and uploads the folder with huggingface_hub's resumable large-folder upload
+`plan_publish(dataset)` checks an open finished dataset (every shard's SHA-256, the card's
+``configs`` / ``data_files`` patterns against the shards); `publish(plan)` creates the dataset
+repository if needed and uploads the folder with huggingface_hub's resumable large-folder upload
 (`HfApi.upload_large_folder`; in huggingface_hub >= 1.x `upload_folder` is itself resumable
 and batches large folders, and is used where `upload_large_folder` is gone). `.factory/`
 (resume bookkeeping) is never uploaded.
@@ -21,11 +21,12 @@ from typing import Any, Optional
 
 import yaml
 
-from factory import dataset
+from fsspec.implementations.local import LocalFileSystem
+
+from factory.dataset import CARD, Dataset
 from factory.errors import FactoryError
 
 EXCLUDE = [".factory/**", ".factory/*", "**/.DS_Store"]
-CARD = "README.md"
 
 
 @dataclass
@@ -48,21 +49,18 @@ class PublishPlan:
 
 # ---------------------------------------------------------------- planning (no network)
 
-def plan_publish(folder: str, repo_id: Optional[str] = None, private: Optional[bool] = None,
+def plan_publish(ds: Dataset, repo_id: Optional[str] = None, private: Optional[bool] = None,
                  verify_shards: bool = True) -> PublishPlan:
     """Check a finished local dataset and list what would be uploaded; touches no network."""
-    path = Path(folder)
-    if "://" in str(folder) and not str(folder).startswith("file://"):
-        raise FactoryError(f"publish {folder}: the Hub upload reads a local folder; copy the dataset here first "
+    if not isinstance(ds.fs, LocalFileSystem):
+        raise FactoryError(f"publish {ds.url}: the Hub upload reads a local folder; copy the dataset here first "
                            f"(e.g. `fsspec`/`aws s3 sync`), then publish that folder")
-    path = Path(str(folder).removeprefix("file://"))
-    fs, root = dataset.open_dir(str(path))
-    manifest = dataset.require_finished(fs, root)
+    path, manifest = Path(str(ds.url).removeprefix("file://")), ds.manifest
     if verify_shards:
-        problems = dataset.verify(str(path))
+        problems = ds.verify()
         if problems:
-            raise FactoryError(f"publish {folder}: the dataset does not verify ({len(problems)} problems, first: "
-                               f"{problems[0]}); run `affect-factory verify {folder}` and regenerate with --resume")
+            raise FactoryError(f"publish {ds.url}: the dataset does not verify ({len(problems)} problems, first: "
+                               f"{problems[0]}); run `affect-factory verify {ds.url}` and regenerate with --resume")
     settings = (manifest.get("recipe") or {}).get("publish") or {}
     repo_id = repo_id or settings.get("repo_id")
     if not repo_id:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Mapping, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -215,7 +215,7 @@ class Recipe(_Strict):
     def factor_shares(self) -> dict[str, dict[Level, float]]:
         """Every factor's normalized shares."""
         raw = {"emotion": self.emotions, **self.population}
-        return {f: {lvl: w / sum(lv.values()) for lvl, w in lv.items()} for f, lv in raw.items()}
+        return {f: shares(lv) for f, lv in raw.items()}
 
     def resolved(self) -> dict[str, Any]:
         """The recipe with every default filled in, as plain JSON-able data."""
@@ -269,6 +269,12 @@ def validate_modalities(blocks: dict[str, Any]) -> dict[str, GeneratorSettings]:
 
 def _custom(name: str, loc: tuple, message: str, value: Any) -> dict:
     return {"type": PydanticCustomError("modality", message), "loc": (name, *loc), "input": value}
+
+
+def shares(weights: Mapping[Any, float]) -> dict[Any, float]:
+    """`weights` scaled to sum to 1, in their order (the recipe's shares of a factor's levels)."""
+    total = sum(weights.values())
+    return {level: w / total for level, w in weights.items()}
 
 
 def _hint(word: str, choices) -> str:

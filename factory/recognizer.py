@@ -19,18 +19,16 @@ from factory.errors import FactoryError
 MEASURED = ".measured."
 
 
-def feature_columns(index: pd.DataFrame) -> list[str]:
-    """Numeric ``*.measured.*`` columns with at least one finite value, in index order."""
-    cols = []
-    for col in index.columns:
-        if MEASURED not in col:
-            continue
-        s = index[col]
-        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
-            continue
-        if np.isfinite(s.to_numpy(dtype=float, na_value=np.nan)).any():
-            cols.append(col)
-    return cols
+def measured_columns(table: pd.DataFrame) -> list[str]:
+    """Numeric (not boolean) ``*.measured.*`` columns, whatever their values, in table order."""
+    return [c for c in table.columns if MEASURED in c and pd.api.types.is_numeric_dtype(table[c])
+            and not pd.api.types.is_bool_dtype(table[c])]
+
+
+def feature_columns(table: pd.DataFrame) -> list[str]:
+    """`measured_columns` with at least one finite value: what the recognizer can learn from."""
+    return [c for c in measured_columns(table)
+            if np.isfinite(table[c].to_numpy(dtype=float, na_value=np.nan)).any()]
 
 
 def _logistic(seed: int):
@@ -100,6 +98,13 @@ class Recognizer:
         self.model = make_estimator(self.estimator, self.seed)
         self.model.fit(self._matrix(train), y)
         return self
+
+    def predict_proba(self, df: pd.DataFrame) -> Optional[np.ndarray]:
+        """Class probabilities, one column per class of `classes_`; None when the estimator has none
+        (or the recognizer degenerated to a constant)."""
+        if self.model is None or not hasattr(self.model, "predict_proba"):
+            return None
+        return self.model.predict_proba(self._matrix(df))
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         """Predicted labels (strings), one per row of `df`."""

@@ -1,10 +1,11 @@
 """report.html: one offline, self-contained page to look at a finished dataset.
 
 It shows the audit verdict and plots, counts per split, and a table of samples (a few per
-emotion) with their face thumbnails, speech players, transcripts and small physiology plots.
-Media are read straight from the shards by the index's tar offsets and inlined as ``data:``
-URIs (faces are shrunk to thumbnails, physiology is drawn as inline SVG), so the page needs no
-server, no network and no other file.
+emotion) with their images, audio players, transcripts and small signal plots: each member is
+shown by the media type its generator declared. Media are read straight from the shards by
+the index's tar offsets and inlined as ``data:`` URIs (images are shrunk to thumbnails,
+``.npy`` signals are drawn as inline SVG), so the page needs no server, no network and no
+other file.
 """
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-REPORT = "report.html"
-IMAGE_EXT = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
-AUDIO_EXT = {"flac": "audio/flac", "wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "opus": "audio/ogg"}
+from factory.dataset import REPORT, Dataset, demographic_factors, member_kind
+from factory.png import encode_png
+from factory.uses import NOTICE
+
 _COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
 
@@ -28,17 +30,16 @@ def _data_uri(mime: str, data: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _thumbnail(png: bytes, size: int = 128) -> bytes:
+def thumbnail_png(image: bytes, size: int = 128) -> bytes:
+    """A small PNG of an encoded image, at most `size` pixels wide and high."""
     from PIL import Image
 
-    im = Image.open(io.BytesIO(png))
+    im = Image.open(io.BytesIO(image))
     im.thumbnail((size, size))
-    buf = io.BytesIO()
-    im.convert("RGB").save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
+    return encode_png(im.convert("RGB"), optimize=True)
 
 
-def physiology_svg(signals: np.ndarray, names: list[str], rate: Optional[float] = None,
+def signals_svg(signals: np.ndarray, names: list[str], rate: Optional[float] = None,
                    events: Optional[dict[str, float]] = None, width: int = 260, row: int = 26) -> str:
     """Small inline-SVG sparklines, one row per channel, with episode events as vertical lines."""
     signals = np.atleast_2d(np.asarray(signals, dtype=float))
@@ -46,8 +47,8 @@ def physiology_svg(signals: np.ndarray, names: list[str], rate: Optional[float] 
         signals = signals.T
     n = signals.shape[1]
     step = max(1, n // width)
-    parts = [f'<svg class="physio" xmlns="http://www.w3.org/2000/svg" width="{width + 34}" '
-             f'height="{row * len(signals)}" role="img" aria-label="physiology">']
+    parts = [f'<svg class="signals" xmlns="http://www.w3.org/2000/svg" width="{width + 34}" '
+             f'height="{row * len(signals)}" role="img" aria-label="signals">']
     for i, sig in enumerate(signals):
         s = sig[::step]
         s = np.where(np.isfinite(s), s, np.nanmedian(s) if np.isfinite(s).any() else 0.0)
@@ -81,37 +82,38 @@ def pick_samples(index: pd.DataFrame, per_emotion: int = 3, limit: int = 40) -> 
     return out.head(limit)
 
 
-def _media(ds, row: pd.Series, exts: list[str]) -> dict[str, Any]:
-    """Inline media of one sample, by extension."""
-    out: dict[str, Any] = {"images": [], "audio": [], "text": None, "physio": None, "errors": []}
-    meta = {}
+def _media(ds: Dataset, row: pd.Series, exts: list[str]) -> dict[str, Any]:
+    """Inline media of one sample, by the media type its generator declared for each member."""
+    out: dict[str, Any] = {"images": [], "audio": [], "text": None, "signals": [], "errors": []}
+    meta, arrays = {}, []
     for ext in exts:
         off, size = row.get(f"tar_offset.{ext}"), row.get(f"tar_size.{ext}")
         if off is None or size is None or (isinstance(off, float) and math.isnan(off)):
             continue
+        kind = member_kind(ds.manifest, ext)
+        media = kind["media_type"]
         try:
             data = ds.read_member(row["shard"], int(off), int(size))
-            last = ext.rsplit(".", 1)[-1].lower()
-            if last in IMAGE_EXT:
-                out["images"].append((ext, _data_uri("image/png", _thumbnail(data))))
-            elif last in AUDIO_EXT:
-                out["audio"].append((ext, _data_uri(AUDIO_EXT[last], data)))
-            elif last == "txt":
-                out["text"] = data.decode("utf-8", errors="replace")
-            elif last == "json":
+            if media.startswith("image/"):
+                out["images"].append((ext, _data_uri("image/png", thumbnail_png(data))))
+            elif media.startswith("audio/"):
+                out["audio"].append((ext, _data_uri(media, data)))
+            elif media == "application/json":
                 meta = json.loads(data)
-            elif last == "npy":
-                out.setdefault("_npy", []).append((ext, data))
+            elif media.startswith("text/"):
+                out["text"] = data.decode("utf-8", errors="replace")
+            elif media == "application/x-npy":
+                arrays.append((ext, kind["modality"], data))
         except Exception as exc:  # one unreadable member must not hide the rest of the page
             out["errors"].append(f"{ext}: {type(exc).__name__}: {exc}")
-    for ext, data in out.pop("_npy", []):
+    events = {k: row.get(f"episode.{k}") for k in ("onset", "apex", "offset")}
+    for ext, modality, data in arrays:      # channels and rate come from the sample's JSON
         try:
             arr = np.load(io.BytesIO(data), allow_pickle=False)
-            phys = meta.get("physiology") or {}
-            names = phys.get("channels") or [f"ch{i}" for i in range(min(arr.shape))]
-            rate = phys.get("sampling_rate") or row.get("physiology.sampling_rate")
-            events = {k: row.get(f"episode.{k}") for k in ("onset", "apex", "offset")}
-            out["physio"] = physiology_svg(arr, names, float(rate) if rate else None, events)
+            labels = meta.get(modality) or {}
+            names = labels.get("channels") or [f"ch{i}" for i in range(min(arr.shape))]
+            rate = labels.get("sampling_rate") or row.get(f"{modality}.sampling_rate")
+            out["signals"].append(signals_svg(arr, names, float(rate) if rate else None, events))
         except Exception as exc:
             out["errors"].append(f"{ext}: {type(exc).__name__}: {exc}")
     return out
@@ -136,22 +138,20 @@ Splits: {% for s, n in splits.items() %}{{ s }} {{ n }}{{ ", " if not loop.last 
 Fairness audit: {% if audit.passed %}<span class="ok">passed</span>{% else %}<span class="bad">FAILED</span>{% endif %}
 ({{ judged }} checks judged, {{ audit.not_judged }} not judged). Files: <a href="datasheet.md">datasheet.md</a>,
 <a href="audit.md">audit.md</a>, <a href="README.md">README.md</a>, <a href="croissant.json">croissant.json</a>.</p>
-<div class="warn"><b>Prohibited uses:</b> emotion inference in workplaces and education institutions
-(EU AI Act Art. 5(1)(f)); other emotion recognition is high-risk (Annex III 1(c)) and exposed persons
-must be informed (Art. 50(3)). The expressions are synthetic prototypes, not people's feelings.</div>
+<div class="warn"><b>Prohibited uses:</b> {{ notice }} The expressions are synthetic prototypes, not people's feelings.</div>
 {% if audit.broken %}<h2>Broken thresholds</h2><ul>{% for b in audit.broken %}<li>{{ b }}</li>{% endfor %}</ul>{% endif %}
 <h2>Audit plots</h2>
 <div class="plots">{% for p in plots %}<figure><img src="{{ p.uri }}" alt="{{ p.name }}"><figcaption>{{ p.name }}</figcaption></figure>{% endfor %}</div>
 <h2>Samples</h2>
 <p>{{ rows | length }} of {{ samples }} samples ({{ per_emotion }} per emotion at most). ✓/✗: measured value met its target.</p>
 <table id="samples"><thead><tr><th>key</th><th>split</th><th>emotion</th><th>person</th>{% for f in factors %}<th>{{ f }}</th>{% endfor %}
-<th>face</th><th>speech</th><th>physiology</th><th>targets met</th></tr></thead><tbody>
+<th>images</th><th>audio</th><th>signals</th><th>targets met</th></tr></thead><tbody>
 {% for r in rows %}<tr class="sample" data-key="{{ r.key }}"><td>{{ r.key }}</td><td>{{ r.split }}</td><td>{{ r.emotion }} ({{ r.intensity }})</td><td>{{ r.identity }}</td>
 {% for f in factors %}<td>{{ r.factors[f] }}</td>{% endfor %}
 <td>{% for ext, uri in r.media.images %}<img class="face" src="{{ uri }}" alt="{{ r.key }}.{{ ext }}" title="{{ ext }}">{% else %}–{% endfor %}</td>
 <td>{% for ext, uri in r.media.audio %}<audio controls preload="metadata" src="{{ uri }}" title="{{ r.key }}.{{ ext }}"></audio>{% endfor %}
 {% if r.media.text %}<div><i>{{ r.media.text }}</i></div>{% endif %}{% if not r.media.audio and not r.media.text %}–{% endif %}</td>
-<td>{% if r.media.physio %}{{ r.media.physio | safe }}{% else %}–{% endif %}</td>
+<td>{% for svg in r.media.signals %}{{ svg | safe }}{% else %}–{% endfor %}</td>
 <td class="met">{% for m, v in r.met.items() %}{{ m }} {{ "✓" if v else "✗" }}<br>{% endfor %}{% for e in r.media.errors %}<span class="bad">{{ e }}</span><br>{% endfor %}</td></tr>
 {% endfor %}</tbody></table>
 <p class="sub">Made by affect-factory {{ tool }} from manifest.json, index.parquet and audit.json.</p>
@@ -169,11 +169,10 @@ def _met(row: pd.Series, cols: list[str]) -> dict[str, bool]:
     return out
 
 
-def render_report(ds, audit: dict[str, Any], per_emotion: int = 3, limit: int = 40) -> str:
-    """The report page as an HTML string."""
+def render_report(ds: Dataset, audit: dict[str, Any], plots: dict[str, bytes], per_emotion: int = 3,
+                  limit: int = 40) -> str:
+    """The report page as an HTML string; `plots` are the audit's PNG plots by name."""
     import jinja2
-
-    from factory.audit import demographic_factors, make_plots
 
     index = ds.index
     exts = [c.split(".", 1)[1] for c in index.columns if c.startswith("tar_size.")]
@@ -185,16 +184,6 @@ def render_report(ds, audit: dict[str, Any], per_emotion: int = 3, limit: int = 
                      "intensity": f"{row['intensity']:.2f}" if "intensity" in row else "",
                      "identity": row.get("identity", ""), "factors": {f: row.get(f) for f in factors},
                      "media": _media(ds, row, exts), "met": _met(row, met_cols)})
-    plots = []
-    paths = audit.get("plots") or {}
-    if paths:
-        for name, rel in paths.items():
-            path = f"{ds.root}/{rel}"
-            if ds.fs.exists(path):
-                with ds.fs.open(path, "rb") as f:
-                    plots.append({"name": name, "uri": _data_uri("image/png", f.read())})
-    else:
-        plots = [{"name": k, "uri": _data_uri("image/png", v)} for k, v in make_plots(audit).items()]
     mods = [m for m, s in ((ds.manifest.get("recipe") or {}).get("modalities") or {}).items() if s]
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     recipe = ds.manifest.get("recipe") or {}
@@ -202,18 +191,12 @@ def render_report(ds, audit: dict[str, Any], per_emotion: int = 3, limit: int = 
         name=ds.manifest.get("name"), version=ds.manifest.get("version"), description=recipe.get("description", ""),
         samples=len(index), identities=index["identity"].nunique() if "identity" in index else "?",
         modalities=", ".join(mods), splits=audit.get("splits", {}), audit=audit,
-        judged=sum(1 for c in audit["checks"] if c["judged"]), plots=plots, rows=rows, factors=factors,
-        per_emotion=per_emotion, tool=(ds.manifest.get("packages") or {}).get("affect-factory", ""))
+        judged=sum(1 for c in audit["checks"] if c["judged"]),
+        plots=[{"name": k, "uri": _data_uri("image/png", v)} for k, v in plots.items()], rows=rows, factors=factors,
+        per_emotion=per_emotion, notice=NOTICE, tool=(ds.manifest.get("packages") or {}).get("affect-factory", ""))
 
 
-def write_report(ds, audit: Optional[dict[str, Any]] = None, per_emotion: int = 3, limit: int = 40) -> str:
-    """Write DIR/report.html; uses DIR/audit.json when `audit` is not given (or runs the audit)."""
-    if isinstance(ds, str) or hasattr(ds, "__fspath__"):
-        from factory.document import open_finished
-
-        ds = open_finished(str(ds))
-    if audit is None:
-        from factory.audit import current_audit
-
-        audit = current_audit(ds)
-    return ds.write_text(REPORT, render_report(ds, audit, per_emotion, limit))
+def write_report(ds: Dataset, audit: dict[str, Any], plots: dict[str, bytes], per_emotion: int = 3,
+                 limit: int = 40) -> str:
+    """Write DIR/report.html; returns its path."""
+    return ds.write_text(REPORT, render_report(ds, audit, plots, per_emotion, limit))

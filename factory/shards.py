@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import numpy as np
+from factory.plain import to_python
 
 PARTIAL_DIR = ".factory/partial"
 
@@ -46,17 +46,7 @@ def to_json_bytes(meta: dict[str, Any]) -> bytes:
     A value that could not be measured is NaN, not null, so every sample's JSON has the same
     types and `datasets` can infer one schema from the first few samples.
     """
-    return json.dumps(_clean(meta), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _clean(value):
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    return value
+    return json.dumps(to_python(meta), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def build_tar(samples: Iterable[Sample]) -> bytes:

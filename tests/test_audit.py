@@ -61,6 +61,7 @@ def test_generate_writes_the_audit(small_dataset):
     assert audit["passed"] == (not any(c["judged"] and not c["passed"] for c in audit["checks"]))
 
 
+@pytest.mark.slow
 def test_audit_passes_with_lenient_thresholds(copy, capsys):
     set_thresholds(copy, **LENIENT)
     assert main(["audit", str(copy)]) == 0
@@ -71,6 +72,7 @@ def test_audit_passes_with_lenient_thresholds(copy, capsys):
     assert any(c["judged"] for c in audit["checks"] if c["section"] == "downstream")
 
 
+@pytest.mark.slow
 def test_broken_threshold_exits_1_and_names_it(copy, capsys):
     set_thresholds(copy, **{**LENIENT, "max_fidelity_gap": 0.0, "min_label_parity_ratio": 1.0})
     assert main(["audit", str(copy)]) == 1
@@ -81,6 +83,7 @@ def test_broken_threshold_exits_1_and_names_it(copy, capsys):
     assert any(b.startswith("label_parity:") for b in audit["broken"])
 
 
+@pytest.mark.slow
 def test_small_groups_are_reported_not_judged(copy):
     set_thresholds(copy, **{**LENIENT, "min_group_size": 1000, "min_label_parity_ratio": 1.0,
                             "max_fidelity_gap": 0.0, "max_equalized_odds_difference": 0.0})
@@ -114,6 +117,7 @@ def _manifest(small_dataset):
     return json.loads((small_dataset / "manifest.json").read_text())
 
 
+@pytest.mark.slow
 def test_degenerate_indexes_give_clear_results(small_dataset):
     manifest = _manifest(small_dataset)
     index = pd.read_parquet(small_dataset / "index.parquet")
@@ -144,11 +148,14 @@ def test_recognizer_features_and_fit(small_dataset):
     assert not any(".met." in c or ".target." in c for c in cols)
     model, rows, pred = train_test(index, estimator="forest")
     assert len(pred) == len(rows) == (index["split"] == "test").sum()
-    assert set(pred) <= set(model.classes_)
+    # The measured features carry the emotion: chance is 1/4, and with shuffled labels the same
+    # forest stays below 0.3 (20 permutations of this index).
+    assert (pred == rows["emotion"].astype(str).to_numpy()).mean() > 0.5
     with pytest.raises(Exception, match="unknown recognizer"):
         Recognizer(estimator="nope").fit(index)
 
 
+@pytest.mark.slow
 def test_thresholds_file_overrides_the_recipe(small_dataset, tmp_path, capsys):
     """A pipeline can gate on its own thresholds: strict fails, lenient passes, a typo is exit 2."""
     import shutil

@@ -20,6 +20,7 @@ def recipe(path, size=400, balance=(("emotion", "sex"),), **extra):
         "complement": {"path": str(path), **extra}})
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(counts=st.lists(st.integers(0, 120), min_size=8, max_size=8), size=st.integers(100, 900))
 def test_after_meets_target_wherever_real_does_not_exceed_it(tmp_path, counts, size):

@@ -22,9 +22,11 @@ import pytest
 
 from factory.dataset import verify
 from factory.errors import FactoryError
-from factory.execute import generate
+from factory.execute import SCHEDULER_TIMEOUT_S, generate
 from factory.plan import make_plan
 from factory.recipe import load_recipe
+
+pytestmark = pytest.mark.slow          # clusters of OS processes
 
 VENV_BIN = Path(sys.executable).parent
 DASK = VENV_BIN / "dask"
@@ -181,11 +183,9 @@ def test_unreachable_scheduler_fails_fast_naming_the_address(recipe_path, tmp_pa
 
     address = f"tcp://127.0.0.1:{free_port()}"
     out = tmp_path / "never"
-    start = time.monotonic()
     assert main(["generate", str(recipe_path), "--out", str(out), "--scheduler", address, "--no-progress"]) == 2
-    assert time.monotonic() - start < 12
-    err = capsys.readouterr().err
-    assert address in err and "cannot reach" in err
+    err = capsys.readouterr().err          # how fast: benchmarks/scaling.py (fail fast)
+    assert address in err and f"cannot reach a Dask scheduler at {address} within {SCHEDULER_TIMEOUT_S} s" in err
     assert not out.exists()                                    # nothing written
 
 
@@ -201,11 +201,15 @@ def test_worker_missing_a_backend_package_fails_fast_naming_it(recipe_path, tmp_
         c.wait_for_workers(1)
         recipe = load_recipe(recipe_path)
         out = tmp_path / "out"
-        start = time.monotonic()
         with pytest.raises(FactoryError, match="neurokit2") as info:
             generate(recipe, make_plan(recipe), str(out), scheduler=c.address)
-        assert "bad" in str(info.value) or "127.0.0.1" in str(info.value)
-        assert time.monotonic() - start < 30
+        from distributed import Client
+
+        with Client(c.address, timeout="10s", set_as_default=False) as client:
+            workers = client.scheduler_info()["workers"]
+        bad = next(address for address, w in workers.items() if w["name"] == "bad")
+        assert (f"Dask worker {bad} cannot run this recipe: modalities.physiology.backend: 'neurokit2' needs a "
+                f"package that is not installed: neurokit2 (pip install neurokit2)") == str(info.value)
         assert not list(out.glob("*.tar"))
     finally:
         c.stop()

@@ -256,6 +256,7 @@ def test_expressions_legible_on_every_skin_tone():
 # ---------------------------------------------------------------- contact sheet
 
 
+@pytest.mark.slow
 def test_contact_sheet(multimodal, tmp_path):
     """`preview` reads the faces by the index's offsets: one cell per emotion x skin tone."""
     from factory.cli import main
@@ -289,6 +290,8 @@ def diffusers_settings(models, **kw):
     return DiffusersFaceSettings(**base)
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_diffusers_same_seed_same_image(tiny_models):
     from factory.faces.diffusers_generator import DiffusersFaceGenerator
 
@@ -310,6 +313,8 @@ def test_diffusers_same_seed_same_image(tiny_models):
     assert lab["time"] == specs[1].episode.apex
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_diffusers_layout_mode_keeps_procedural_labels(tiny_models, procedural):
     from factory.faces.diffusers_generator import DiffusersFaceGenerator
 
@@ -322,6 +327,8 @@ def test_diffusers_layout_mode_keeps_procedural_labels(tiny_models, procedural):
     assert part.labels["mode"] == "layout"
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_diffusers_preflight_errors(tiny_models, tmp_path, monkeypatch):
     import torch
 
@@ -357,6 +364,8 @@ def controlnet_settings(models, controlnet, **kw):
     return diffusers_settings(models, **base)
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_controlnet_same_seed_same_image_keeps_labels(tiny_models, tiny_controlnet):
     from factory.faces.diffusers_generator import DiffusersFaceGenerator
 
@@ -386,6 +395,8 @@ def test_controlnet_same_seed_same_image_keeps_labels(tiny_models, tiny_controln
     assert text[0].files["png"] != first[0].files["png"]
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_controlnet_preflight_errors(tiny_models, tiny_controlnet, tmp_path):
     from factory.faces.diffusers_generator import DiffusersFaceGenerator
 

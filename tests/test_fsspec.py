@@ -8,7 +8,7 @@ import fsspec
 import pytest
 
 from factory.cli import main
-from factory.dataset import read_index, verify
+from factory.dataset import open_dataset, verify
 from factory.errors import FactoryError
 from factory.execute import generate
 from factory.plan import make_plan
@@ -33,13 +33,14 @@ def memory_url():
         fs.rm(root, recursive=True)
 
 
+@pytest.mark.slow
 def test_memory_url_same_bytes_verify_index_resume(small_dataset, small_recipe_path, memory_url):
     recipe = load_recipe(small_recipe_path)
     plan = make_plan(recipe)
     generate(recipe, plan, memory_url)
     assert url_tars(memory_url) == local_tars(small_dataset)
     assert verify(memory_url) == []
-    assert len(read_index(memory_url)) == 28
+    assert len(open_dataset(memory_url).index) == 28
     fs, root = fsspec.core.url_to_fs(memory_url)
     assert not fs.exists(f"{root}/.factory/partial")
 
@@ -64,6 +65,7 @@ def test_memory_url_is_refused_for_dask_workers(small_recipe_path, memory_url):
         generate(recipe, make_plan(recipe), memory_url, workers=2)
 
 
+@pytest.mark.slow
 def test_file_url_with_cli_generate_and_verify(small_dataset, small_recipe_path, tmp_path, capsys):
     url = f"file://{tmp_path}/via-url"
     assert main(["generate", str(small_recipe_path), "--out", url, "--no-progress"]) == 0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from factory.cli import main
 from factory.dataset import verify
@@ -27,6 +28,7 @@ def test_dataset_is_complete_and_verifies(small_dataset):
     assert {"physiology.target.heart_rate", "physiology.measured.heart_rate", "split", "shard"} <= set(index.columns)
 
 
+@pytest.mark.slow
 def test_same_recipe_gives_byte_identical_shards(small_dataset, small_recipe_path, tmp_path):
     again = tmp_path / "again"
     assert main(["generate", str(small_recipe_path), "--out", str(again), "--no-progress"]) == 0
@@ -107,6 +109,7 @@ def test_verify_catches_a_corrupted_shard(small_dataset, tmp_path, capsys):
     assert shard.name in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_keeps_verified_shards(small_dataset, small_recipe_path, tmp_path):
     out = tmp_path / "resume"
     shutil.copytree(small_dataset, out)
@@ -121,6 +124,7 @@ def test_resume_keeps_verified_shards(small_dataset, small_recipe_path, tmp_path
     assert verify(str(out)) == []
 
 
+@pytest.mark.slow
 def test_multimodal_samples_decode_with_webdataset_and_datasets(multimodal):
     """Face, speech, transcript and signals of one sample decode with stock readers."""
     import io
@@ -151,6 +155,7 @@ def test_multimodal_samples_decode_with_webdataset_and_datasets(multimodal):
     assert row["json"]["key"] == samples[0]["__key__"]
 
 
+@pytest.mark.slow
 def test_force_replaces_only_the_factorys_own_files(small_dataset, small_recipe_path, tmp_path):
     out = tmp_path / "forced"
     shutil.copytree(small_dataset, out)
@@ -161,6 +166,7 @@ def test_force_replaces_only_the_factorys_own_files(small_dataset, small_recipe_
     assert tars(out) == tars(small_dataset)
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_changed_plan(tmp_path, capsys):
     """A complement whose real labels changed plans other samples: resuming would mix plans."""
     real = tmp_path / "real.csv"

@@ -42,6 +42,7 @@ recipes = st.fixed_dictionaries({
 })
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recipes)
 def test_plan_meets_size_marginals_and_joint_quotas(spec):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from factory.cli import main
+from factory.dataset import open_dataset
 from factory.errors import FactoryError
 from factory.publish import glob_match, plan_publish, publish
 
@@ -65,12 +66,12 @@ def test_dry_run_catches_patterns_that_miss_the_shards(folder, capsys):
 def test_repo_id_defaults_to_the_recipe(folder):
     manifest = json.loads((folder / "manifest.json").read_text())
     with pytest.raises(FactoryError, match="publish.repo_id"):
-        plan_publish(str(folder))
+        plan_publish(open_dataset(folder))
     manifest["recipe"]["publish"] = {"repo_id": "lab/affect-small", "private": False}
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    plan = plan_publish(str(folder))
+    plan = plan_publish(open_dataset(folder))
     assert plan.repo_id == "lab/affect-small" and plan.private is False
-    assert plan_publish(str(folder), private=True).private is True
+    assert plan_publish(open_dataset(folder), private=True).private is True
 
 
 def test_publish_creates_a_dataset_repo_and_uploads_without_factory_files(folder, monkeypatch):
@@ -90,7 +91,7 @@ def test_publish_creates_a_dataset_repo_and_uploads_without_factory_files(folder
             calls["upload"] = kw
 
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
-    plan = publish(plan_publish(str(folder), repo_id="lab/x", private=True), token=FAKE_TOKEN)
+    plan = publish(plan_publish(open_dataset(folder), repo_id="lab/x", private=True), token=FAKE_TOKEN)
     assert calls["token_given"]
     assert calls["create"] == ("lab/x", {"repo_type": "dataset", "private": True, "exist_ok": True})
     assert calls["upload"]["repo_type"] == "dataset" and calls["upload"]["folder_path"] == str(folder)
@@ -98,6 +99,7 @@ def test_publish_creates_a_dataset_repo_and_uploads_without_factory_files(folder
     assert plan.url.endswith("datasets/lab/x")
 
 
+@pytest.mark.slow
 def test_the_token_never_appears_in_files_or_logs(folder, tmp_path):
     home = tmp_path / "hf-home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}

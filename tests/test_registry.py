@@ -128,3 +128,20 @@ def test_plugin_generates_a_dataset_end_to_end(thermal_registered, tmp_path):
     assert labels["thermal"]["hotspots"] == 4 and labels["thermal"]["met"]["mean_k"] is True
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["recipe"]["modalities"] == {"thermal": {"backend": "toy", "hotspots": 4, "resolution": 6}}
+
+
+def test_cards_describe_the_plugin_from_its_declaration(thermal_registered, tmp_path):
+    """Files, licence and summary in the datasheet, card and Croissant come from the class."""
+    from factory.cli import main
+
+    (tmp_path / "thermal.yaml").write_text(RECIPE)
+    out = tmp_path / "out"
+    assert main(["generate", str(tmp_path / "thermal.yaml"), "--out", str(out), "--no-progress"]) == 0
+    declared = json.loads((out / "manifest.json").read_text())["generators"]["thermal"]
+    assert declared["files"] == [{"extension": "thermal.npy", "media_type": "application/x-npy",
+                                  "description": "a toy thermal image, float32 kelvin"}]
+    sheet = (out / "datasheet.md").read_text()
+    assert "`KEY.thermal.npy` (a toy thermal image, float32 kelvin)" in sheet
+    assert "| thermal | toy | numpy " in sheet and "| test fixture (Apache-2.0) |" in sheet
+    assert ".thermal.npy" in (out / "README.md").read_text()
+    assert '<svg class="signals"' in (out / "report.html").read_text()

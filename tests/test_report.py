@@ -34,12 +34,13 @@ return {done: done,
   audio: Array.from(document.querySelectorAll('audio')).map(a => ({ready: a.readyState, duration: a.duration,
                                                                   error: a.error ? a.error.code : null})),
   rows: document.querySelectorAll('#samples tr.sample').length,
-  svgs: document.querySelectorAll('svg.physio polyline').length,
+  svgs: document.querySelectorAll('svg.signals polyline').length,
   external: Array.from(document.querySelectorAll('[src]')).map(e => e.getAttribute('src'))
                  .filter(s => !s.startsWith('data:')).length};
 """
 
 
+@pytest.mark.slow
 def test_report_renders_faces_players_and_plots_in_chromium(multimodal):
     html = (multimodal / "report.html").read_text()
     assert not re.search(r'src="(?!data:)', html), "every src must be inline"
@@ -71,5 +72,5 @@ def test_report_command_on_physiology_only(small_dataset, tmp_path, capsys):
     html = (copy / "report.html").read_text()
     assert html.count('class="sample"') == 4 * 3  # 3 per emotion, 4 emotions
     assert "<audio" not in html and 'class="face"' not in html
-    assert html.count('<svg class="physio"') == 12 and "Art. 5(1)(f)" in html
+    assert html.count('<svg class="signals"') == 12 and "Art. 5(1)(f)" in html
     assert html.count("data:image/png;base64,") == 4  # the audit plots

@@ -46,6 +46,7 @@ def espeak():
     return gen
 
 
+@pytest.mark.slow
 def test_espeak_is_deterministic_byte_for_byte(espeak):
     specs = [make_spec(i, e, loc) for i, (e, loc) in enumerate(
         [("anger", "en-US"), ("neutral", "zh-CN"), ("sadness", "es-ES"), ("fear", "hi-IN"), ("anger", "en-US")])]
@@ -99,6 +100,7 @@ def test_prosody_directions_measured_on_output(espeak, locale):
     assert sad["intensity_db"] < neutral["intensity_db"] - 2
 
 
+@pytest.mark.slow
 def test_espeak_meets_most_targets(espeak):
     emotions = ["neutral", "happiness", "sadness", "anger", "fear", "disgust", "surprise"]
     specs = [make_spec(i, e, sex=("female", "male")[i % 2], identity=i % 3) for i, e in enumerate(emotions * 2)]
@@ -148,6 +150,8 @@ def test_clean_line_cuts_generated_text():
     assert clean_line("ab\x1bc\ufffd d.") == "abc d."
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_congruent_lines_from_a_text_generation_model(tmp_path):
     from tiny_models import build_text_generator
     model = build_text_generator(tmp_path / "tiny-gpt")
@@ -176,6 +180,7 @@ def test_measure_finds_known_pitch_and_level():
     assert -26 < m["intensity_db"] < -20   # RMS of a 0.1-amplitude sine is -23 dBFS, modulated
 
 
+@pytest.mark.slow
 def test_prosody_transform_moves_pitch_rate_and_level():
     gen = load_generator("speech", SpeechSettings())
     parts = gen.generate([make_spec(0, "neutral", sex="male")])[0]
@@ -224,12 +229,16 @@ def _neural_checks(backend, model_path):
     return gen, first
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_transformers_backend_with_tiny_vits(tiny_vits):
     gen, parts = _neural_checks("transformers", tiny_vits)
     assert parts[0].labels["voice"].split(":")[-1] in {"0", "1", "2"}   # multi-speaker: speaker per identity
     assert "transformers" in gen.versions()
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_coqui_backend_with_tiny_vits(tiny_coqui):
     gen, parts = _neural_checks("coqui", tiny_coqui)
     assert parts[0].labels["voice"].split(":")[-1] in {"alice", "bob", "carol"}
@@ -240,6 +249,8 @@ def test_coqui_backend_with_tiny_vits(tiny_coqui):
         bad.generate([make_spec(0)])
 
 
+@pytest.mark.slow
+@pytest.mark.neural
 def test_prosody_transform_off_leaves_model_output(tiny_vits):
     gen = load_generator("speech", NeuralSpeechSettings(backend="transformers", model=tiny_vits, prosody_transform=False))
     a, b = gen.generate([make_spec(0, "neutral", seed=5), make_spec(1, "anger", seed=5)])

@@ -11,7 +11,6 @@ scores every image (`factory.faces.critic`).
 """
 from __future__ import annotations
 
-import io
 from typing import Any, Literal, Mapping, Optional, Sequence
 
 from pydantic import Field
@@ -23,6 +22,7 @@ from factory.faces.identity import age_of, skin_tone_of
 from factory.models import pick_device, read_config, resolve
 from factory.faces.procedural_generator import FACE_FILES, FaceSettings
 from factory.generators import SampleParts
+from factory.png import encode_png
 from factory.spec import SampleSpec
 
 DEVICE_FIELD = "modalities.face.device"
@@ -88,6 +88,7 @@ class DiffusersFaceGenerator:
     Settings = DiffusersFaceSettings
     files = FACE_FILES
     licence = "diffusers (Apache-2.0); the model's own licence applies to the images (e.g. CreativeML OpenRAIL-M)"
+    model_keys = ("model", "critic", "controlnet")
 
     def __init__(self, settings: Any):
         self.settings = settings
@@ -274,7 +275,7 @@ class DiffusersFaceGenerator:
             from factory.faces.critic import apply_critic
 
             apply_critic(self.critic(), images, specs, labels)
-        return [SampleParts(files={"png": _png(im)}, labels=lab) for im, lab in zip(images, labels)]
+        return [SampleParts(files={"png": encode_png(im, compress_level=6)}, labels=lab) for im, lab in zip(images, labels)]
 
     def _base_labels(self, spec: SampleSpec, prompt: str, negative: str, seed: int) -> dict[str, Any]:
         s = self.settings
@@ -302,9 +303,3 @@ class DiffusersFaceGenerator:
                 lab["layout_strength"] = self.settings.strength
             guides.append(img)
         return guides
-
-
-def _png(img) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=6)
-    return buf.getvalue()

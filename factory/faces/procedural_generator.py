@@ -10,7 +10,6 @@ vertices of what was drawn), the pose, lighting and camera.
 """
 from __future__ import annotations
 
-import io
 import re
 from typing import Any, Literal, Mapping, Optional, Sequence
 
@@ -28,6 +27,7 @@ from factory.faces.identity import FaceIdentity, draw_identity, hex_rgb
 from factory.faces.mesh import fit_aus
 from factory.faces.photo import Light, Lighting, Person, kelvin_rgb, light_direction, render_photo
 from factory.generators import GeneratorSettings, OutputFile, SampleParts
+from factory.png import encode_png
 from factory.spec import SampleSpec
 
 AU_TOLERANCE = 0.2   # fitted vs target, per AU, for `met.au`
@@ -36,13 +36,6 @@ KEY_LEVEL = 1.35     # key light intensity (linear), *chosen* for a normally exp
 AMBIENT = 0.14
 BACKGROUNDS = [(196, 200, 204), (150, 160, 170), (205, 196, 180), (120, 128, 120), (90, 96, 110),
                (214, 210, 200), (170, 150, 130), (110, 120, 140), (60, 64, 70), (228, 228, 226)]
-
-
-def encode_png(img: Image.Image) -> bytes:
-    """PNG bytes, deterministic for identical pixels."""
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=PNG_LEVEL)
-    return buf.getvalue()
 
 
 def sample_pose(spec: SampleSpec, limits: Sequence[float]) -> Pose:
@@ -167,7 +160,7 @@ class ProceduralFaceGenerator:
         """Render one sample (at the apex, and along the episode if frames are asked for)."""
         person = person or self.person(spec)
         img, labels = self.render_apex(spec, person)
-        files = {"png": encode_png(img)}
+        files = {"png": encode_png(img, PNG_LEVEL)}
         if self.frames:
             labels["frames"] = self._frames(spec, person, labels, files)
         return SampleParts(files=files, labels=labels)
@@ -216,7 +209,7 @@ class ProceduralFaceGenerator:
             w = envelope(t, spec.episode)
             a_t = {a: round(v * w, 4) for a, v in aus.items()}
             photo = render_photo(person, a_t, side, pose, lighting, distance, self.size, spec.rng(f"face.photo.{k}"))
-            files[f"frame{k:02d}.png"] = encode_png(photo.image)
+            files[f"frame{k:02d}.png"] = encode_png(photo.image, PNG_LEVEL)
             frames.append({"file": f"frame{k:02d}.png", "time": t, "weight": round(w, 4),
                            "au": {au_key(a): v for a, v in a_t.items()}, "landmarks": _round_px(photo.landmarks)})
         return frames

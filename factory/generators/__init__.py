@@ -16,7 +16,7 @@ then `generate` once per shard with that shard's specs, in a fixed order.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Mapping, Protocol, Sequence, runtime_checkable
 
@@ -79,6 +79,9 @@ class Generator(Protocol):
     Settings: ClassVar[type[GeneratorSettings]]   # the recipe's modalities.<modality> block
     files: ClassVar[tuple[OutputFile, ...]]       # what it writes per sample
     licence: ClassVar[str]    # one line: the code's licence and any model, voice or data terms
+    # Optional: `model_keys`, a tuple of the `Settings` keys that hold model references (a hub
+    # id or path, or a mapping of them, e.g. locale -> model); the datasheet lists each with its
+    # licence.
 
     def __init__(self, settings: Any) -> None: ...
 
@@ -95,6 +98,31 @@ class Generator(Protocol):
 
     def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
         """Make one `SampleParts` per spec, in order. Pure: same specs, same bytes."""
+
+    # Optional: `summary() -> str`, what this generator makes with its settings in a few words
+    # for the datasheet (e.g. the physiological signals); absent or "" says nothing more.
+
+
+def model_refs(generator_cls: type, settings: GeneratorSettings) -> dict[str, str]:
+    """The model references in `settings`, by recipe key (``model``, ``models.en-US``), in the
+    order of the class's `model_keys`."""
+    out = {}
+    for key in getattr(generator_cls, "model_keys", ()):
+        value = getattr(settings, key, None)
+        if isinstance(value, Mapping):
+            out.update({f"{key}.{k}": str(v) for k, v in value.items() if v})
+        elif value:
+            out[key] = str(value)
+    return out
+
+
+def declaration(generator: Generator, settings: GeneratorSettings) -> dict[str, Any]:
+    """What a generator declares about itself, as plain data for the manifest: its licence, the
+    files it writes, the models its settings name and its summary. Cards, Croissant and the
+    report describe a dataset from this, so a new backend or modality needs no change there."""
+    summary = getattr(generator, "summary", None)
+    return {"licence": generator.licence, "files": [asdict(f) for f in generator.files],
+            "models": model_refs(type(generator), settings), "summary": summary() if summary else ""}
 
 
 def available() -> dict[str, Any]:
@@ -141,7 +169,7 @@ def generator_class(modality: str, backend: str) -> type:
         hint = ("pip install 'affect-factory[neural]'" if missing.split(".")[0] in NEURAL_PACKAGES
                 else f"pip install {missing.split('.')[0]}")
         raise FactoryError(
-            f"modalities.{modality}.backend {backend!r} needs a package that is not "
+            f"modalities.{modality}.backend: {backend!r} needs a package that is not "
             f"installed: {missing} ({hint})") from None
 
 

@@ -22,12 +22,15 @@ from neurokit2.eda.eda_simulate import _eda_simulate_scr  # neurokit2's canonica
 
 from factory.affect import AUTONOMIC, resting_baseline
 from factory.generators import GeneratorSettings, OutputFile, SampleParts
+from factory.plain import to_python
 from factory.spec import SampleSpec
 
 HR_RAMP_S = 3.0             # heart/respiration rates settle ~3 s after onset (Kreibig 2010, *chosen*)
 SCR_LATENCY_S = (1.0, 3.0)  # evoked SCR latency (Boucsein 2012)
 NON_RESPONDER_SHARE = 0.10  # ~10 % electrodermal non-responders (Boucsein 2012)
-SIGNALS = ("ecg", "ppg", "eda", "rsp", "emg")
+SIGNAL_NAMES = {"ecg": "electrocardiogram (ECG)", "ppg": "photoplethysmogram (PPG)",
+                "eda": "electrodermal activity (EDA)", "rsp": "respiration (RSP)", "emg": "electromyogram (EMG)"}
+SIGNALS = tuple(SIGNAL_NAMES)
 TOLERANCE = {"heart_rate": 5.0, "heart_rate_change": 4.0, "resp_rate": 3.0, "scr_count": 1, "scl": 1.0,
              "scl_change": 0.5, "emg_bursts": 1}
 
@@ -36,7 +39,7 @@ class PhysiologySettings(GeneratorSettings):
     """Physiological signals of the whole episode (neurokit2 simulators)."""
 
     backend: str = "neurokit2"
-    signals: list[Literal["ecg", "ppg", "eda", "rsp", "emg"]] = Field(default_factory=lambda: list(SIGNALS))
+    signals: list[Literal[SIGNALS]] = Field(default_factory=lambda: list(SIGNALS))
     sampling_rate: int = Field(256, ge=64, le=4000)
 
     @model_validator(mode="after")
@@ -77,6 +80,10 @@ class PhysiologyGenerator:
     def versions(self) -> dict[str, str]:
         """neurokit2's version."""
         return {"neurokit2": nk.__version__}
+
+    def summary(self) -> str:
+        """The signals, by name (for the datasheet)."""
+        return ", ".join(SIGNAL_NAMES[s] for s in self.signals)
 
     def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
         """One multichannel recording per spec."""
@@ -139,7 +146,7 @@ def episode_targets(spec: SampleSpec) -> dict[str, Any]:
     ns_times = list(rng.uniform(0.5, ep.onset, ns_pre)) + list(rng.uniform(ep.onset + 0.5, late, ns_post))
     ns_times = [t for t in ns_times if all(abs(t - s) > 2.0 for s in scr_times)]
     post_scrs = [t for t in scr_times + ns_times if t >= ep.onset]
-    return _plain({
+    return to_python({
         "duration": ep.duration, "onset": ep.onset, "offset": ep.offset,
         "heart_rate_baseline": base.heart_rate, "resp_rate_baseline": base.resp_rate,
         "scl_baseline": base.scl, "responder": responder,
@@ -155,13 +162,6 @@ def episode_targets(spec: SampleSpec) -> dict[str, Any]:
         "emg_bursts": int(round(3 * k * resp.emg)),
         "emg_level": k * resp.emg,
     })
-
-
-def _plain(d: dict) -> dict:
-    """numpy scalars to Python ones (labels go to JSON)."""
-    return {k: (v.item() if isinstance(v, np.generic) else
-                [x.item() if isinstance(x, np.generic) else x for x in v] if isinstance(v, list) else v)
-            for k, v in d.items()}
 
 
 def _rate_curve(t: np.ndarray, before: float, after: float, onset: float, offset: float) -> np.ndarray:

@@ -97,6 +97,7 @@ class SpeechGenerator:
         OutputFile("txt", "text/plain", "the transcript of the utterance, UTF-8"),
     )
     licence: ClassVar[str] = ""
+    model_keys: ClassVar[tuple[str, ...]] = ("text_model",)
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings

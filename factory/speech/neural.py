@@ -39,6 +39,7 @@ class NeuralSpeechGenerator(SpeechGenerator):
     """Base of the neural backends: model per locale, seeding, speaker per identity, transform."""
 
     Settings = NeuralSpeechSettings
+    model_keys = ("model", "text_model", "models")
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
