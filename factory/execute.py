@@ -40,15 +40,9 @@ def build_generators(recipe: Recipe) -> dict[str, Generator]:
 
 
 def generator_info(generators: dict[str, Generator]) -> dict[str, dict[str, Any]]:
-<<<<<<< HEAD
-    """Backend name, versions and licence line of each modality's generator."""
-    return {m: {"backend": g.backend, "versions": g.versions(), "licence": getattr(g, "licence", "")}
-            for m, g in generators.items()}
-=======
     """Backend names and versions of each modality's generator (what each sample's JSON records;
     the manifest adds each generator's `declaration`)."""
     return {m: {"backend": g.backend, "versions": g.versions()} for m, g in generators.items()}
->>>>>>> main
 
 
 # ---------------------------------------------------------------- the shard task
