@@ -27,6 +27,7 @@ IRIS_RADIUS, PUPIL_RADIUS = 0.56, 0.2
 CREASE_AUS = (1, 2, 4, 6, 9, 10, 12, 14, 15)
 SENSOR_NOISE = 1.6     # sensor noise, SD in 8-bit sRGB steps
 LENS = ImageFilter.Kernel((3, 3), (1, 2, 1, 2, 4, 2, 1, 2, 1), scale=16)   # lens softness (binomial, ~0.7 px)
+SKIN_SPECULAR = 0.09   # peak specular of skin (times the map: T-zone, lips, oiliness)
 SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
 AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.8, (0.5, 4.5)
 
@@ -264,7 +265,7 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
         gy, gx = np.gradient(height, 0.125)
         t = sample(np.dstack([maps.albedo, maps.specular, height, gx, gy]), uv[face_px])
         albedo[face_px] = t[:, :3]
-        spec[face_px] = 0.09 * t[:, 3]
+        spec[face_px] = SKIN_SPECULAR * t[:, 3]
         bump = np.column_stack([t[:, 5], t[:, 6], np.zeros(len(t))]) @ rot.T
         nf = n[face_px] - 1.5 * bump
         n[face_px] = nf / np.linalg.norm(nf, axis=1, keepdims=True)
