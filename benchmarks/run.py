@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ["spine", "speech", "face", "scaling"]
+SECTIONS = ["spine", "speech", "face", "scaling", "realism"]
 
 
 def machine() -> str:

@@ -149,3 +149,135 @@ def resting_baseline(age: float, sex: str | None, z: tuple[float, float, float, 
     resp_rate = min(max(15.0 + 1.5 * z[2], 11.0), 19.0)
     scl = min(max(6.0 * 2.718 ** (0.45 * z[3]), 2.0), 20.0)
     return Baseline(round(heart_rate, 2), round(sdnn, 2), round(scl, 3), round(resp_rate, 2), 2.0)
+
+
+# ---------------------------------------------------------------- how responses vary (issue 13)
+
+@dataclass(frozen=True)
+class ResponseVariability:
+    """How far one episode's autonomic response strays from the `AUTONOMIC` mean pattern.
+
+    A response is `intensity x (table x person gain + person-emotion deviation) x trial gain
+    x habituation`, per channel (heart, skin, breath, face). Sources, per field:
+
+    - `person_gain_sd`: individual response specificity (Lacey & Lacey 1958; Marwitz &
+      Stemmler 1998, Psychophysiology 35:1): each person has a stable channel profile, some
+      responding mainly in heart rate, others in skin conductance. SD of the log gain per
+      channel, *chosen* so that person and emotion explain variance of the same order, as
+      Stemmler & Wacker (2010, Biol. Psychol. 84:541) report.
+    - `person_emotion_sd`: the person's own version of each emotion (Stemmler 1989's
+      person x situation term), in units of the channel's typical full response (`CHANNEL_SCALE`).
+    - `trial_gain_sd`: trial-to-trial log-SD of the magnitude (SCR amplitudes vary widely
+      between identical trials, Boucsein 2012), *chosen* equal for all channels.
+    - `latency_sd`: trial-to-trial SD of the response latency, seconds; evoked SCRs start
+      1-3 s after onset (Boucsein 2012), i.e. SD ~0.5 s.
+    - `baseline_shift_sd`: episode-to-episode shift of the resting state, in units of the
+      person-to-person SD (within-person resting heart rate varies ~3 bpm day to day against
+      7.7 bpm between persons, Quer et al. 2020).
+    - `induction_failure`: share of episodes in which the emotion is barely elicited
+      (response x 0.2); mood inductions succeed in roughly 70-90 % of participants
+      (Westermann et al. 1996, Eur. J. Soc. Psychol. 26:557), *chosen* inside that range.
+    - `low_reactors`: share of persons whose heart rate barely follows emotion (gain x 0.3),
+      the cardiac counterpart of electrodermal non-responders; *chosen*.
+    """
+
+    person_gain_sd: float
+    person_emotion_sd: float
+    trial_gain_sd: float
+    latency_sd: float
+    baseline_shift_sd: float
+    induction_failure: float
+    low_reactors: float
+
+
+VARIABILITY: dict[str, ResponseVariability] = {
+    # Sizes *calibrated* with benchmarks/realism.py (the literature gives the kinds of
+    # variability, not their sizes for 10 s episodes; measurement noise on 10 s episodes with
+    # realistic artifacts already supplies much of the overlap): `realistic` puts a
+    # cross-person recognizer on the measured features inside the published 44.6-58.0 %
+    # (Stephens et al. 2010; Kragel & LaBar 2013); `low` is easier, `high` harder.
+    "low": ResponseVariability(0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0),
+    "realistic": ResponseVariability(0.15, 0.15, 0.15, 0.3, 0.15, 0.05, 0.05),
+    "high": ResponseVariability(0.45, 0.5, 0.4, 0.5, 0.4, 0.15, 0.15),
+}
+
+# Typical full-intensity response per channel (the median |change| over AUTONOMIC), the unit of
+# `person_emotion_sd`: heart rate bpm, SCL uS, NS-SCR /min, respiration /min, EMG relative.
+CHANNEL_SCALE = {"heart_rate": 3.0, "scl": 0.6, "scr_rate": 2.0, "resp_rate": 1.0, "emg": 0.5}
+
+# Habituation over a person's repeated episodes: response x (floor + (1 - floor) x exp(-n / tau)),
+# n = episodes this person has already had. SCRs habituate within a few presentations,
+# cardiac responses more slowly (Bradley, Lang & Cuthbert 1993, Behav. Neurosci. 107:970;
+# Boucsein 2012); floors and time constants *chosen*.
+HABITUATION = {"skin": (0.4, 4.0), "heart": (0.7, 10.0), "breath": (0.8, 10.0), "face": (0.7, 8.0)}
+
+EDA_NON_RESPONDERS = 0.10     # ~10 % electrodermal non-responders (Boucsein 2012)
+
+# Respiratory sinus arrhythmia: heart rate rises with inspiration. Half the peak-to-trough
+# heart-rate swing, bpm, at 20 years; it falls ~2 %/year of age (O'Brien, O'Hare & Corrall
+# 1986, Br. Heart J. 55:348; spontaneous breathing gives 4-10 bpm peak-to-trough in the young,
+# Hirsch & Bishop 1981, Am. J. Physiol. 241:H620).
+RSA_HALF_SWING_BPM = 3.0
+RSA_AGE_DECLINE = 0.02
+
+# Pulse arrival time, ECG R-peak to the finger PPG foot: 0.2-0.3 s at rest, shorter at higher
+# heart rate and sympathetic activation (Payne et al. 2006, J. Appl. Physiol. 100:136).
+PULSE_ARRIVAL_S = 0.25        # at 70 bpm
+PULSE_ARRIVAL_SD = 0.02       # between persons
+PULSE_ARRIVAL_SLOPE = -0.0012  # s per bpm, *chosen*
+# Respiration modulates the ECG's QRS amplitude (electrical axis, ECG-derived respiration;
+# Moody et al. 1985, Computers in Cardiology 12:113): relative amplitude swing, *chosen*.
+ECG_RESP_AMPLITUDE = 0.08
+
+# A person's ECG morphology relative to ecgsyn's default: P-wave size, T-wave size, and the width
+# of the Q, R and S Gaussians (their sharpness; the Q-S spacing, hence the QRS duration, stays
+# ecgsyn's). Lead placement and anatomy: neurokit2's 12-lead ecgsyn table scales waves 0.05-3x
+# between leads. Medians and log-SDs *chosen*, checked against real ECG by benchmarks/realism.py.
+ECG_WAVES = (0.7, 0.24, 0.45)
+ECG_WAVES_SD = (0.2, 0.15, 0.1)
+# PPG diastolic peak height relative to the systolic one: varies between persons and falls with
+# arterial stiffness and age (reflection index, Millasseau et al. 2002, Clin. Sci. 103:371);
+# median *chosen* (neurokit2's ppg_simulate uses 0.51), log-SD 0.25.
+PPG_DIASTOLIC = 0.3
+# PPG crest time, foot to systolic peak as a fraction of the period: ~0.1-0.15 s at rest
+# (Allen 2007); neurokit2's ppg_simulate uses 0.175; *chosen*, checked by benchmarks/realism.py.
+PPG_CREST = 0.13
+
+# Breathing irregularity: breath-to-breath CV of the cycle time ~0.2 in healthy adults at rest
+# (Tobin et al. 1983, Chest 84:202); sighs (tidal volume x2-3) come ~12 times per hour at rest
+# (Li et al. 2016, Nature 530:293), see ARTIFACTS["rsp_sigh"].
+BREATH_CV = 0.2
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One kind of recording artifact: its chance per episode and its size at each level
+    (`light`, `realistic`), relative to the clean signal's SD unless said otherwise."""
+
+    signal: str
+    chance: tuple[float, float]
+    size: tuple[float, float]
+    source: str
+
+
+# Noise types of the MIT-BIH Noise Stress Test Database (Moody, Muldrow & Mark 1984:
+# baseline wander, muscle artifact, electrode motion) plus mains and sensor noise; EDA
+# artifacts per Boucsein (2012) and Kleckner et al. (2018, IEEE TBME 65:1460); PPG motion per
+# Allen (2007, Physiol. Meas. 28:R1). Chances and sizes *chosen*, checked against real
+# recordings by benchmarks/realism.py.
+ARTIFACTS: dict[str, Artifact] = {
+    "ecg_sensor_noise": Artifact("ecg", (1.0, 1.0), (0.018, 0.026), "amplifier and converter noise, 1/f (artifacts.NOISE_COLOUR), always present"),
+    "ecg_baseline_wander": Artifact("ecg", (0.5, 0.9), (0.1, 0.2), "respiration/electrode impedance, < 0.5 Hz"),
+    "ecg_mains": Artifact("ecg", (0.05, 0.1), (0.01, 0.04), "50 or 60 Hz by locale"),
+    "ecg_emg": Artifact("ecg", (0.3, 0.7), (0.03, 0.05), "muscle activity, broadband"),
+    "ecg_motion": Artifact("ecg", (0.05, 0.2), (0.5, 1.5), "electrode motion spikes"),
+    "ppg_sensor_noise": Artifact("ppg", (1.0, 1.0), (0.05, 0.1), "photodiode and front-end noise, 1/f^1.5, always present"),
+    "ppg_motion": Artifact("ppg", (0.2, 0.5), (0.5, 1.5), "finger/hand movement, 0.1-3 Hz"),
+    "ppg_baseline_wander": Artifact("ppg", (0.5, 0.9), (0.1, 0.3), "vasomotion and respiration, < 0.3 Hz"),
+    "eda_drift": Artifact("eda", (0.5, 0.9), (0.05, 0.2), "uS over the episode: electrode polarization/hydration"),
+    "eda_contact_loss": Artifact("eda", (0.02, 0.05), (0.5, 2.0), "seconds of lost electrode contact"),
+    "rsp_sigh": Artifact("rsp", (0.05, 0.1), (1.0, 1.5), "extra tidal volume (x breath swing); above 12/h: emotion raises sighing (Vlemincx et al. 2011)"),
+    "rsp_irregular": Artifact("rsp", (0.5, 1.0), (0.5, 1.0), "fraction of BREATH_CV applied"),
+    "emg_mains": Artifact("emg", (0.2, 0.5), (0.05, 0.2), "50 or 60 Hz by locale"),
+}
+ARTIFACT_LEVELS = ("none", "light", "realistic")

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from factory.errors import FactoryError
-from factory.physiology.generator import SIGNALS, measure
+from factory.physiology.generator import SIGNALS
+from factory.physiology.measure import measure
 
 RESERVED = {"file", "channels", "sampling_rate", "start", "duration", "onset"}
 

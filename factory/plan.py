@@ -33,7 +33,7 @@ from factory.recipe import Recipe
 from factory.spec import Episode, SampleSpec
 
 FIXED_COLUMNS = ("index", "key", "shard", "split", "seed", "identity", "identity_seed",
-                 "emotion", "intensity", "valence", "arousal", "dominance", "age")
+                 "emotion", "intensity", "valence", "arousal", "dominance", "age", "repetition")
 
 
 def largest_remainder(weights, total: int) -> np.ndarray:
@@ -315,7 +315,8 @@ def specs_from_rows(rows: pd.DataFrame, population: list[str], episode: Episode)
             seed=int(row["seed"]), identity=row["identity"], identity_seed=int(row["identity_seed"]),
             emotion=row["emotion"], intensity=float(row["intensity"]), valence=float(row["valence"]),
             arousal=float(row["arousal"]), dominance=float(row["dominance"]),
-            attributes={f: to_python(row[f]) for f in population}, episode=episode, age=float(row["age"]))
+            attributes={f: to_python(row[f]) for f in population}, episode=episode, age=float(row["age"]),
+            repetition=int(row.get("repetition", 0)))
 
 
 def episode_of(recipe: Recipe) -> Episode:
@@ -376,5 +377,6 @@ def _finish(samples: pd.DataFrame, recipe: Recipe, rng: np.random.Generator) -> 
     ages = [age_from_band(band, np.random.default_rng(np.random.SeedSequence([s, 2])).random())
             for band, s in zip(samples.get("age_band", pd.Series([None] * len(samples))), samples["identity_seed"])]
     samples["age"] = ages
+    samples["repetition"] = samples.groupby("identity", sort=False).cumcount()   # a person's episodes in plan order
     population = list(recipe.population)
     return samples[[*FIXED_COLUMNS, *population]]

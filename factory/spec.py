@@ -33,7 +33,8 @@ class SampleSpec:
     own child stream with `rng(modality)`, so adding a modality never changes another's output.
     `identity_seed` is the same for all samples of one synthetic person (their face, voice and
     physiological baseline). `attributes` holds the population factors (age_band, sex,
-    skin_tone, locale, and any others the recipe names).
+    skin_tone, locale, and any others the recipe names). `repetition` counts the person's
+    earlier episodes in plan order (0 for the first), for habituation.
     """
 
     sample_id: str
@@ -51,6 +52,7 @@ class SampleSpec:
     attributes: dict[str, Any]
     episode: Episode
     age: float = field(default=0.0)
+    repetition: int = field(default=0)   # how many episodes of this identity come before this one
 
     def rng(self, stream: str) -> np.random.Generator:
         """A random generator for one named stream of this sample (e.g. 'physiology')."""

@@ -70,11 +70,14 @@ def test_datasets_loads_the_shards_offline(small_dataset):
 
 
 def test_anger_and_fear_raise_heart_rate_and_scr_over_neutral(small_dataset):
+    # Persons differ in resting heart rate and respond with realistic variability and artifacts,
+    # so the direction shows in a typical (median) within-episode change, not in absolute rates.
     index = pd.read_parquet(small_dataset / "index.parquet")
-    by = index.groupby("emotion")[["physiology.measured.heart_rate", "physiology.measured.scr_count"]].mean()
+    by = index.groupby("emotion")[["physiology.measured.heart_rate_change", "physiology.measured.scr_count"]]
+    change, scrs = by.median()["physiology.measured.heart_rate_change"], by.mean()["physiology.measured.scr_count"]
     for emotion in ("anger", "fear"):
-        assert by.loc[emotion, "physiology.measured.heart_rate"] > by.loc["neutral", "physiology.measured.heart_rate"] + 2
-        assert by.loc[emotion, "physiology.measured.scr_count"] > by.loc["neutral", "physiology.measured.scr_count"]
+        assert change[emotion] > change["neutral"] + 2
+        assert scrs[emotion] > scrs["neutral"]
 
 
 def test_refuses_a_folder_holding_other_files(small_recipe_path, tmp_path, capsys):

@@ -110,16 +110,22 @@ def croissant_jsonld(ctx: dict[str, Any], index: pd.DataFrame) -> dict[str, Any]
     return doc
 
 
+_GROUPS = {"target": "requested value of", "measured": "value measured on the output of",
+           "met": "whether the measured value met its target of",
+           "artifacts": "whether the recording got the artifact",
+           "response": "this episode's drawn response (variability, coupling):"}
+
+
 def _column_description(col: str) -> str:
     if col.startswith("tar_offset."):
         return f"byte offset of the {col.split('.', 1)[1]} member in the shard tar"
     if col.startswith("tar_size."):
         return f"size in bytes of the {col.split('.', 1)[1]} member in the shard tar"
     parts = col.split(".")
-    if len(parts) >= 3 and parts[1] in ("target", "measured", "met"):
-        what = {"target": "requested value", "measured": "value measured on the output",
-                "met": "whether the measured value met its target"}[parts[1]]
-        return f"{parts[0]}: {what} of {'.'.join(parts[2:])}"
+    if len(parts) >= 3 and parts[1] in _GROUPS:
+        return f"{parts[0]}: {_GROUPS[parts[1]]} {'.'.join(parts[2:])}"
+    if col == "repetition":
+        return "how many earlier episodes of the same identity come before this one (habituation)"
     return col
 
 
