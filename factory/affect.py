@@ -1,5 +1,5 @@
 """The emotion model: categories, their valence/arousal/dominance coordinates, and the
-literature-based response tables the generators draw on (autonomic, vocal, facial).
+literature-based response tables the generators draw on (autonomic, vocal, facial, EEG).
 
 Every number carries its source. Where sources are coarse ("up", "much higher") we chose
 magnitudes inside normal physiological ranges; each such choice is marked *chosen*.
@@ -58,29 +58,69 @@ AUTONOMIC: dict[str, AutonomicResponse] = {
 
 @dataclass(frozen=True)
 class VocalProfile:
-    """Prosody relative to neutral speech at full intensity.
+    """How an emotion changes a person's neutral voice at full intensity, in the units the
+    literature reports (semitones, dB, ratios) and eGeMAPS measures (Eyben et al. 2016).
 
-    Murray & Arnott (1993), Juslin & Laukka (2003) Table 11; ratios from the Emofilt presets
-    (Burkhardt 2005), e.g. hot anger F0 mean 150 %, range 200 %, duration 70 %.
+    Directions: Murray & Arnott (1993) Table 1 (M&A); Juslin & Laukka (2003) Table 11 (J&L: F0
+    level, F0 variability, contour, intensity, high-frequency energy, rate, microstructural
+    irregularity); Banse & Scherer (1996) (B&S: F0, energy and spectral balance of 14 acted
+    emotions; hot anger, panic fear and elation high, sadness low). Magnitudes follow
+    the Emofilt presets where they exist (Burkhardt 2005; e.g. hot anger pitch 150 %, range
+    200 %, duration 70 %; sad pitch 90 %, range 80 %, duration 140 %; scared pitch 200 %, range
+    160 %) converted to semitones / ratios and softened; everything else is *chosen* inside the
+    ranges those studies report and marked so in `source`.
     """
 
-    f0_mean: float      # ratio
-    f0_range: float     # ratio
-    rate: float         # speaking-rate ratio (>1 faster)
-    intensity_db: float  # loudness change, dB
+    f0_st: float             # F0 mean shift, semitones re the person's neutral voice
+    f0_variability: float    # ratio of the F0 standard deviation in semitones (range)
+    rate: float              # articulation-rate ratio (>1 faster)
+    intensity_db: float      # level change, dB
+    declination_st_s: float  # F0 slope added over the utterance, semitones/s (<0 falling)
+    final_rise_st: float     # F0 rise over the last 300 ms, semitones
+    alpha_ratio_db: float    # change of eGeMAPS alpha ratio, dB (high-frequency energy, effort)
+    hnr_db: float            # change of harmonics-to-noise ratio, dB (<0 breathier/noisier)
+    jitter_pct: float        # change of local jitter, percentage points
+    shimmer_db: float        # change of local shimmer, dB
     source: str
 
 
 VOCAL: dict[str, VocalProfile] = {
-    "neutral": VocalProfile(1.00, 1.00, 1.00, 0.0, "baseline"),
-    "happiness": VocalProfile(1.40, 1.80, 1.15, 3.0, "Emofilt joy 150/200/70 (softened), M&A 'much higher'"),
-    "sadness": VocalProfile(0.90, 0.75, 0.75, -4.0, "Emofilt sad range 80, duration 140; M&A slightly lower"),
-    "anger": VocalProfile(1.45, 1.90, 1.30, 6.0, "Emofilt hotAnger 150/200/70; M&A very much higher"),
-    "fear": VocalProfile(1.60, 1.50, 1.40, 1.0, "Emofilt scared f0 200 range 160 dur 70 (softened)"),
-    "disgust": VocalProfile(0.85, 1.15, 0.70, -2.0, "M&A very much lower, very much slower"),
-    "surprise": VocalProfile(1.40, 1.70, 1.25, 3.0, "M&A much higher, much faster"),
-    "contempt": VocalProfile(0.92, 1.10, 0.85, -1.0, "*chosen* between disgust and neutral"),
-    "calm": VocalProfile(0.95, 0.85, 0.90, -2.0, "*chosen* low arousal"),
+    "neutral": VocalProfile(0.0, 1.00, 1.00, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "baseline"),
+    "happiness": VocalProfile(
+        4.0, 1.50, 1.10, 3.0, 0.0, 2.0, 3.0, -2.0, 0.0, 0.0,
+        "M&A 'much higher', 'much wider', 'smooth upward inflections', 'breathy, blaring'; J&L "
+        "high F0, variability, HF energy; Emofilt joy pitch 150 %, range 200 % (softened to +4 st, "
+        "x1.5); voice-quality magnitudes *chosen*"),
+    "sadness": VocalProfile(
+        -3.0, 0.60, 0.80, -4.0, -1.5, 0.0, -4.0, 1.0, 0.0, 0.0,
+        "M&A 'slightly lower', 'slightly narrower', 'downward inflections', 'resonant'; J&L low F0, "
+        "low variability, falling contour, little HF energy; Emofilt sad pitch 90 %, range 80 %, "
+        "duration 140 %; -3 st and x0.6 *chosen* so the drop is clear (issue 14); voice-quality "
+        "magnitudes *chosen*"),
+    "anger": VocalProfile(
+        5.0, 1.70, 1.20, 6.0, 0.0, 0.0, 6.0, -3.0, 0.0, 0.0,
+        "M&A 'very much higher', 'much wider', 'breathy, chest tone'; J&L high F0, variability, "
+        "intensity, HF energy; B&S hot anger high F0 and energy, flat spectral slope; Emofilt "
+        "hotAnger pitch 150 %, range 200 %, duration 70 % (softened)"),
+    "fear": VocalProfile(
+        7.0, 1.40, 1.30, 1.0, 0.0, 0.0, 2.0, -3.0, 0.8, 0.3,
+        "M&A 'very much higher', 'much wider', 'irregular voicing'; B&S panic fear high F0; J&L "
+        "high F0, fast, irregular microstructure (J&L report low F0 variability: studies disagree, "
+        "we follow M&A and Emofilt scared pitch 200 %, range 160 %, softened)"),
+    "disgust": VocalProfile(
+        -2.0, 1.10, 0.80, -2.0, -1.0, 0.0, -1.0, 0.0, 0.0, 0.0,
+        "M&A 'very much lower', 'very much slower', 'grumbled chest tone'; J&L low F0, slow; "
+        "magnitudes *chosen*"),
+    "surprise": VocalProfile(
+        5.0, 1.50, 1.15, 3.0, 0.0, 6.0, 2.0, 0.0, 0.0, 0.0,
+        "not in M&A or J&L; *chosen*: high, wide, fast, ending in a rise (+6 st over the last "
+        "300 ms)"),
+    "contempt": VocalProfile(
+        -1.0, 1.10, 0.90, -1.0, -0.5, 0.0, 0.0, 0.0, 0.0, 0.0,
+        "*chosen* between disgust and neutral (B&S contempt: low F0, slow)"),
+    "calm": VocalProfile(
+        -1.0, 0.80, 0.90, -2.0, -0.5, 0.0, -2.0, -1.0, 0.0, 0.0,
+        "*chosen* low arousal: lower, narrower, softer, a little breathier"),
 }
 
 # EMFACS prototypes (Friesen & Ekman 1983, via OpenDBM docs): action unit -> weight at full intensity.
@@ -281,3 +321,66 @@ ARTIFACTS: dict[str, Artifact] = {
     "emg_mains": Artifact("emg", (0.2, 0.5), (0.05, 0.2), "50 or 60 Hz by locale"),
 }
 ARTIFACT_LEVELS = ("none", "light", "realistic")
+
+
+# ---------------------------------------------------------------- EEG
+
+# Approach (+1) or withdrawal (-1) motivation of each emotion, for frontal alpha asymmetry:
+# happiness and anger are approach emotions (Harmon-Jones, Gable & Peterson 2010), fear,
+# sadness and disgust withdrawal ones (Davidson 1992; Coan & Allen 2004). Surprise, contempt,
+# calm and neutral have no consistent direction in these reviews: 0 (*chosen*).
+MOTIVATION: dict[str, int] = {"neutral": 0, "happiness": 1, "anger": 1, "surprise": 0, "contempt": 0, "calm": 0,
+                              "fear": -1, "sadness": -1, "disgust": -1}
+
+
+@dataclass(frozen=True)
+class EEGResponse:
+    """Change of the EEG after stimulus onset, as a natural-log power ratio (post / pre).
+
+    Arousal terms are per unit of the sample's arousal (its VAD arousal times intensity, so
+    calm and sadness, with negative arousal, synchronise alpha instead). Alpha power falls
+    with arousal: alpha desynchronisation over posterior cortex to emotionally arousing
+    stimuli (Aftanas et al. 2004; alpha as an inverse index of arousal, Barry et al. 2007).
+    Beta and gamma rise: beta with emotional processing (Ray & Cole 1985), gamma with
+    emotional arousal (Keil et al. 2001); both carry the most emotion information in SEED
+    (Zheng & Lu 2015). `asymmetry` is the shift of frontal alpha asymmetry (ln alpha F4 -
+    ln alpha F3, Allen, Coan & Nazarian 2004) at the frontal generators per unit of
+    motivation x intensity: positive (less left alpha, i.e. more left activity) for approach.
+    Magnitudes are *chosen* small: a few tenths of a log unit, i.e. 10-40 % power changes,
+    the size of single-trial effects in these studies, not the larger grand-average contrasts.
+    """
+
+    alpha_posterior: float = -0.50
+    alpha_frontal: float = -0.25
+    beta: float = 0.40
+    gamma: float = 0.50
+    asymmetry: float = 0.20
+    source: str = ("Aftanas 2004, Barry 2007 (alpha); Ray & Cole 1985 (beta); Keil 2001 (gamma); "
+                   "Davidson 1992, Coan & Allen 2004, Harmon-Jones 2010 (asymmetry)")
+
+
+EEG_RESPONSE = EEGResponse()
+
+
+@dataclass(frozen=True)
+class EEGBaseline:
+    """Resting EEG traits of one synthetic person."""
+
+    alpha_frequency: float      # individual alpha frequency (IAF), Hz
+    aperiodic_exponent: float   # chi of the 1/f^chi background
+    asymmetry: float            # trait frontal alpha asymmetry, ln F4 - ln F3 at the generators
+
+
+def resting_eeg(age: float, z: tuple[float, float, float]) -> EEGBaseline:
+    """Age norms plus per-person variation `z` (three standard-normal draws).
+
+    IAF about 10 +- 1 Hz in young adults, slowing with age (Klimesch 1999): 10.2 Hz minus
+    0.02 Hz per year after 30 (*chosen* slope, ~1 Hz by 80), person SD 0.8 Hz. Aperiodic
+    exponent 1-2 (Donoghue et al. 2020), flatter with age (Voytek et al. 2015): 1.6 minus
+    0.006 per year after 30 (*chosen*), SD 0.15. Trait frontal asymmetry varies between
+    persons and is stable (Davidson 1992): SD 0.1 log units (*chosen*).
+    """
+    older = max(age - 30.0, 0.0)
+    iaf = min(max(10.2 - 0.02 * older + 0.8 * z[0], 8.0), 12.5)
+    chi = min(max(1.6 - 0.006 * older + 0.15 * z[1], 1.0), 2.0)
+    return EEGBaseline(round(iaf, 3), round(chi, 3), round(0.1 * z[2], 4))

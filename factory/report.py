@@ -1,7 +1,9 @@
 """report.html: one offline, self-contained page to look at a finished dataset.
 
-It shows the audit verdict and plots, counts per split, and a table of samples (a few per
-emotion) with their images, audio players, transcripts and small signal plots: each member is
+It shows the audit verdict and plots, counts per split, one synthetic person's voice in every
+emotion side by side (players, the F0 contour measured on each FLAC, the measured change against
+the person's neutral voice), and a table of samples (a few per emotion) with their images,
+audio players, transcripts and small signal plots: each member is
 shown by the media type its generator declared. Media are read straight from the shards by
 the index's tar offsets and inlined as ``data:`` URIs (images are shrunk to thumbnails,
 ``.npy`` signals are drawn as inline SVG), so the page needs no server, no network and no
@@ -40,11 +42,17 @@ def thumbnail_png(image: bytes, size: int = 128) -> bytes:
 
 
 def signals_svg(signals: np.ndarray, names: list[str], rate: Optional[float] = None,
-                   events: Optional[dict[str, float]] = None, width: int = 260, row: int = 26) -> str:
-    """Small inline-SVG sparklines, one row per channel, with episode events as vertical lines."""
+                   events: Optional[dict[str, float]] = None, width: int = 260, row: int = 26,
+                   max_rows: int = 8) -> str:
+    """Small inline-SVG sparklines, one row per channel (at most `max_rows`, spread evenly over
+    the channels, e.g. of a 32-channel EEG), with episode events as vertical lines."""
     signals = np.atleast_2d(np.asarray(signals, dtype=float))
     if signals.shape[0] > signals.shape[1]:  # samples x channels -> channels x samples
         signals = signals.T
+    if len(signals) > max_rows:
+        keep = np.unique(np.linspace(0, len(signals) - 1, max_rows).round().astype(int))
+        signals = signals[keep]
+        names = [names[i] if i < len(names) else f"ch{i}" for i in keep]
     n = signals.shape[1]
     step = max(1, n // width)
     parts = [f'<svg class="signals" xmlns="http://www.w3.org/2000/svg" width="{width + 34}" '
@@ -142,6 +150,15 @@ Fairness audit: {% if audit.passed %}<span class="ok">passed</span>{% else %}<sp
 {% if audit.broken %}<h2>Broken thresholds</h2><ul>{% for b in audit.broken %}<li>{{ b }}</li>{% endfor %}</ul>{% endif %}
 <h2>Audit plots</h2>
 <div class="plots">{% for p in plots %}<figure><img src="{{ p.uri }}" alt="{{ p.name }}"><figcaption>{{ p.name }}</figcaption></figure>{% endfor %}</div>
+{% if voice %}<h2>One voice, every emotion</h2>
+<p>Person {{ voice.identity }} ({{ voice.locale }}): neutral first, then each emotion. The F0 contour
+(semitones re 27.5 Hz) is measured on each FLAC (YIN, as in the labels); the dashed line is the person's
+neutral mean. Changes are against the person's neutral rendering of the same line.</p>
+<table id="voice"><thead><tr><th>emotion</th><th>listen</th><th>F0 contour</th><th>measured change</th></tr></thead><tbody>
+{% for v in voice.rows %}<tr class="voice"><td>{{ v.emotion }} ({{ v.intensity }})<br><i>{{ v.text }}</i></td>
+<td><audio controls preload="metadata" src="{{ v.audio }}" title="{{ v.key }}.flac"></audio></td>
+<td>{{ v.svg | safe }}</td><td class="met">{% for k, c in v.change.items() %}{{ k }} {{ c }}<br>{% endfor %}</td></tr>
+{% endfor %}</tbody></table>{% endif %}
 <h2>Samples</h2>
 <p>{{ rows | length }} of {{ samples }} samples ({{ per_emotion }} per emotion at most). ✓/✗: measured value met its target.</p>
 <table id="samples"><thead><tr><th>key</th><th>split</th><th>emotion</th><th>person</th>{% for f in factors %}<th>{{ f }}</th>{% endfor %}
@@ -157,6 +174,75 @@ Fairness audit: {% if audit.passed %}<span class="ok">passed</span>{% else %}<sp
 <p class="sub">Made by affect-factory {{ tool }} from manifest.json, index.parquet and audit.json.</p>
 </body></html>
 """
+
+
+_VOICE_CHANGES = (("f0_mean_st", "F0", "{:+.1f} st"), ("f0_sd_st", "F0 s.d.", "x{:.2f}"),
+                  ("level_db", "level", "{:+.1f} dB"), ("rate_syl_s", "rate", "x{:.2f}"),
+                  ("alpha_ratio_db", "alpha ratio", "{:+.1f} dB"), ("hnr_db", "HNR", "{:+.1f} dB"),
+                  ("jitter_pct", "jitter", "{:+.2f} pt"))
+
+
+def voice_panel(ds, index: pd.DataFrame) -> Optional[dict[str, Any]]:
+    """One person's speech in every emotion (the person with the most emotions, a neutral
+    sample first): players, measured F0 contours and changes; None without speech."""
+    if "tar_offset.flac" not in index or "speech.measured.f0_mean_st" not in index:
+        return None
+    speech = index[index["tar_offset.flac"].notna()]
+    if speech.empty:
+        return None
+    counts = speech.groupby("identity")["emotion"].agg(lambda e: (e.nunique(), "neutral" in set(e)))
+    person = max(sorted(counts.index), key=lambda i: (counts[i][1], counts[i][0]))
+    mine = speech[speech["identity"] == person].sort_values("index")
+    picks = mine.drop_duplicates("emotion")
+    picks = pd.concat([picks[picks["emotion"] == "neutral"], picks[picks["emotion"] != "neutral"]])
+    rows = []
+    for _, row in picks.iterrows():
+        flac = ds.read_member(row["shard"], int(row["tar_offset.flac"]), int(row["tar_size.flac"]))
+        rows.append({"key": row["key"], "emotion": row["emotion"], "intensity": f"{row['intensity']:.2f}",
+                     "text": row.get("speech.text", ""), "audio": _data_uri("audio/flac", flac),
+                     "svg": _contour_svg(flac, row), "change": _voice_change(row)})
+    return {"identity": person, "locale": picks.iloc[0].get("speech.locale", ""), "rows": rows}
+
+
+def _voice_change(row: pd.Series) -> dict[str, str]:
+    out = {}
+    for key, name, fmt in _VOICE_CHANGES:
+        m, r = row.get(f"speech.measured.{key}"), row.get(f"speech.reference.{key}")
+        if m is None or (key != "f0_mean_st" and r is None):
+            continue
+        value = m if key == "f0_mean_st" else (m / r if fmt.startswith("x") else m - r)
+        out[name] = fmt.format(value) if math.isfinite(value) else "–"
+    return out
+
+
+def _contour_svg(flac: bytes, row: pd.Series, width: int = 260, height: int = 70) -> str:
+    """Inline SVG of the F0 contour measured on the utterance (semitones re 27.5 Hz)."""
+    import soundfile as sf
+
+    from factory.speech.measure import f0_contour
+    audio, sr = sf.read(io.BytesIO(flac), dtype="float32")
+    start, end = row.get("speech.start", 0.0), row.get("speech.end", len(audio) / sr)
+    c = f0_contour(audio[int(start * sr):int(end * sr)], sr)
+    st = 12 * np.log2(c.f0 / 27.5)
+    ref = row.get("speech.reference.f0_mean_st")
+    lo, hi = 20.0, 60.0                              # about 90 Hz to 880 Hz: men, women and children
+    x = 30 + c.times / max(c.times[-1], 1e-3) * (width - 34)
+    y = height - 4 - (np.clip(st, lo, hi) - lo) / (hi - lo) * (height - 8)
+    parts = [f'<svg class="contour" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'role="img" aria-label="F0 contour"><text x="0" y="10" font-size="9">{hi:.0f} st</text>'
+             f'<text x="0" y="{height - 2}" font-size="9">{lo:.0f} st</text>']
+    segment: list[str] = []
+    for xi, yi, ok in [*zip(x, y, np.isfinite(st)), (0.0, 0.0, False)]:
+        if ok:
+            segment.append(f"{xi:.1f},{yi:.1f}")
+        elif segment:
+            parts.append(f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{" ".join(segment)}"/>')
+            segment = []
+    if ref is not None and math.isfinite(ref):
+        yr = height - 4 - (np.clip(ref, lo, hi) - lo) / (hi - lo) * (height - 8)
+        parts.append(f'<line x1="30" x2="{width}" y1="{yr:.1f}" y2="{yr:.1f}" stroke="#999" stroke-dasharray="3,2"/>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def _met(row: pd.Series, cols: list[str]) -> dict[str, bool]:
@@ -192,6 +278,7 @@ def render_report(ds: Dataset, audit: dict[str, Any], plots: dict[str, bytes], p
         samples=len(index), identities=index["identity"].nunique() if "identity" in index else "?",
         modalities=", ".join(mods), splits=audit.get("splits", {}), audit=audit,
         judged=sum(1 for c in audit["checks"] if c["judged"]),
+        voice=voice_panel(ds, index),
         plots=[{"name": k, "uri": _data_uri("image/png", v)} for k, v in plots.items()], rows=rows, factors=factors,
         per_emotion=per_emotion, notice=NOTICE, tool=(ds.manifest.get("packages") or {}).get("affect-factory", ""))
 

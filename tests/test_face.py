@@ -1,5 +1,6 @@
-"""Faces: the procedural renderer's labels and identity, the diffusers backend and critic on
-tiny random models built here, preflight errors, and the contact sheet."""
+"""Faces: the procedural 3D renderer's labels, identity, determinism and fairness (judged by
+pretrained models from wheels: MediaPipe BlazeFace, the FER2013 mini-Xception), the diffusers
+backend and critic on tiny random models built here, preflight errors, and the contact sheet."""
 from __future__ import annotations
 
 import io
@@ -9,16 +10,18 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
+from pydantic import ValidationError
 
 from factory.affect import FACS_PROTOTYPES
 from factory.errors import FactoryError
-from factory.faces.expression import AUS, MAX_GAIN_DEVIATION, au_key, frame_times
-from factory.faces.geometry import neutral_landmarks
-from factory.faces.identity import draw_identity
-from factory.generators import load_generator
-from factory.faces.procedural_generator import ProceduralFaceGenerator
-from factory.faces.procedural_generator import FaceSettings
 from factory.faces.diffusers_generator import DiffusersFaceSettings
+from factory.faces.expression import AUS, MAX_GAIN_DEVIATION, au_key, frame_times
+from factory.faces.geometry import Pose
+from factory.faces.identity import draw_identity
+from factory.faces.mesh import IBUG68, expression_model
+from factory.faces.photo import Camera, pose_points
+from factory.faces.procedural_generator import FaceSettings, ProceduralFaceGenerator
+from factory.generators import load_generator
 from factory.spec import Episode, SampleSpec
 
 EMOTIONS = sorted(FACS_PROTOTYPES)
@@ -30,6 +33,10 @@ def make_spec(index, emotion="happiness", person=0, tone=5, sex="female", age=35
                       intensity=intensity, valence=0.0, arousal=0.0, dominance=0.0,
                       attributes={"sex": sex, "skin_tone": tone, "age_band": "30-44"},
                       episode=Episode(10.0, 3.0, 5.8, 8.5), age=age)
+
+
+def rgb(part, name="png"):
+    return np.asarray(Image.open(io.BytesIO(part.files[name])).convert("RGB"))
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +55,7 @@ def test_registered_entry_points():
 
 @pytest.mark.parametrize("emotion", EMOTIONS)
 def test_au_labels_match_prototypes(procedural, emotion):
+    """Labels say what drove the mesh, and the AUs fitted back from the drawn mesh agree."""
     intensity = 0.7
     part = procedural.generate([make_spec(3, emotion, intensity=intensity)])[0]
     lab = part.labels
@@ -58,21 +66,39 @@ def test_au_labels_match_prototypes(procedural, emotion):
         assert abs(lab["au"][au_key(au)] - want) <= MAX_GAIN_DEVIATION * want + 1e-4
         assert lab["measured"][au_key(au)] == pytest.approx(lab["au"][au_key(au)], abs=0.05)
     assert lab["met"]["au"] is True
-    assert lab["time"] == 5.8
-    img = Image.open(io.BytesIO(part.files["png"]))
-    assert img.size == (128, 128) and img.mode == "RGB"
+    assert lab["time"] == 5.8 and lab["face_model"] == "blendshapes"
+    assert set(lab["lighting"]) >= {"key_azimuth", "key_elevation", "key_kelvin", "fill_ratio", "background"}
+    assert rgb(part).shape == (128, 128, 3)
     json.dumps(lab)  # labels are plain JSON
 
 
-def test_landmarks_inside_image_with_pose(procedural):
+def test_landmarks_are_the_drawn_mesh_vertices():
+    """The 68 landmarks are the projected mesh vertices, recomputed here from the person's
+    mesh, pose and camera; each lies inside the image on the face, not on the backdrop (the
+    jaw line is the face's outline: there, within a pixel)."""
+    gen = ProceduralFaceGenerator(FaceSettings(size=128, background="#00ff00"))
     specs = [make_spec(i, EMOTIONS[i % len(EMOTIONS)], person=i, tone=1 + i % 10,
-                       sex=("female", "male", "unspecified")[i % 3], age=20 + 3 * i) for i in range(24)]
-    for part in procedural.generate(specs):
-        lm = np.array(part.labels["landmarks"])
-        assert lm.shape == (68, 2)
+                       sex=("female", "male", "unspecified")[i % 3], age=20 + 3 * i) for i in range(12)]
+    for spec, part in zip(specs, gen.generate(specs)):
+        lab = part.labels
+        lm, mesh = np.array(lab["landmarks"]), np.array(lab["mesh_landmarks"])
+        assert lm.shape == (68, 2) and mesh.shape == (478, 2)
+        assert np.array_equal(lm, mesh[IBUG68])
         assert (lm >= 0).all() and (lm < 128).all()
-        pose = part.labels["pose"]
-        assert all(abs(pose[k]) <= 12 for k in ("yaw", "pitch", "roll"))
+        person = gen.person(spec)
+        aus = {int(k[2:]): v for k, v in lab["au"].items()}
+        verts = person.expression(aus, lab["unilateral"] or None)
+        pose = Pose(**lab["pose"])
+        expect = Camera(lab["camera"]["distance_cm"], 128).project(pose_points(verts, pose))
+        assert np.abs(expect - mesh).max() < 0.006            # labels rounded to 0.01 px
+        assert all(abs(lab["pose"][k]) <= lim for k, lim in zip(("yaw", "pitch", "roll"), (12, 8, 8)))
+        img = rgb(part).astype(int)
+        backdrop = (img[..., 1] > 150) & (img[..., 0] < 90) & (img[..., 2] < 90)
+        x, y = np.floor(lm).astype(int).T
+        inner = backdrop[y[17:], x[17:]]
+        assert not inner.any(), f"{spec.sample_id}: landmarks {17 + np.flatnonzero(inner)} on the backdrop"
+        jaw = [backdrop[max(b - 1, 0):b + 2, max(a - 1, 0):a + 2].all() for a, b in zip(x[:17], y[:17])]
+        assert not any(jaw), f"{spec.sample_id}: jaw landmarks {np.flatnonzero(jaw)} off the face"
 
 
 def test_expression_moves_the_right_landmarks(procedural):
@@ -80,23 +106,27 @@ def test_expression_moves_the_right_landmarks(procedural):
                                      for e in ("neutral", "happiness", "surprise", "sadness"))
     lm = {k: np.array(v["landmarks"]) for k, v in
           (("n", neutral), ("h", happy), ("s", surprise), ("d", sad))}
-    # same sample seed, same pose: differences come from the expression only
-    corner_h = (lm["h"][48, 1] + lm["h"][54, 1]) / 2 - lm["h"][62, 1]
-    corner_n = (lm["n"][48, 1] + lm["n"][54, 1]) / 2 - lm["n"][62, 1]
-    assert corner_h < corner_n - 3            # smile: corners rise above the lip centre
-    assert lm["s"][66, 1] - lm["s"][62, 1] > 8  # surprise: mouth open
-    corner_d = (lm["d"][48, 1] + lm["d"][54, 1]) / 2 - lm["d"][62, 1]
-    assert corner_d > corner_n + 2            # sadness: corners down
+    # same sample seed, same pose and camera: differences come from the expression only
+    corner = lambda p: (p[48, 1] + p[54, 1]) / 2 - p[51, 1]   # noqa: E731  corners below the upper lip
+    assert corner(lm["h"]) < corner(lm["n"]) - 2              # smile: corners rise
+    assert lm["s"][66, 1] - lm["s"][62, 1] > 8                # surprise: mouth open
+    assert lm["n"][66, 1] - lm["n"][62, 1] < 0.5              # neutral: lips closed
+    assert corner(lm["d"]) > corner(lm["n"]) + 1              # sadness: corners down
+    assert lm["s"][19, 1] < lm["n"][19, 1] - 3                # surprise: brows up
 
 
-def test_identity_fixed_per_person_and_distinct_across_persons():
+def test_identity_fixed_per_person_and_distinct_across_persons(procedural):
     a1, a2 = make_spec(1, "anger", person=4), make_spec(2, "happiness", person=4)
     b = make_spec(3, "anger", person=5)
     ia1, ia2, ib = draw_identity(a1), draw_identity(a2), draw_identity(b)
-    assert ia1 == ia2
-    assert np.allclose(neutral_landmarks(ia1), neutral_landmarks(ia2))
-    assert not np.allclose(neutral_landmarks(ia1), neutral_landmarks(ib))
+    assert ia1 == ia2 and ia1 != ib
     assert ia1.skin == (0xd7, 0xbd, 0x96)   # Monk 5
+    pa1, pa2, pb = procedural.person(a1), procedural.person(a2), procedural.person(b)
+    assert np.array_equal(pa1.face, pa2.face) and np.array_equal(pa1.maps.albedo, pa2.maps.albedo)
+    assert not np.allclose(pa1.face, pb.face)
+    # the same person shows different expressions on the same face
+    same = procedural.generate([make_spec(1, "anger", person=4), make_spec(1, "neutral", person=4)])
+    assert same[0].labels["identity"] == same[1].labels["identity"]
 
 
 def test_deterministic_and_batch_independent(procedural):
@@ -118,8 +148,25 @@ def test_frames_follow_the_episode():
     assert times == frame_times(spec.episode, 4) and spec.episode.apex in times
     assert frames[0]["au"]["AU26"] == 0.0          # onset: no expression yet
     apex = frames[times.index(spec.episode.apex)]
-    assert apex["au"] == part.labels["au"]
+    assert apex["au"] == part.labels["au"] and apex["landmarks"] == part.labels["landmarks"]
     assert frame_times(spec.episode, 2) == [3.0, 5.8]
+
+
+def test_face_models_and_settings():
+    """The clean-terms default and the py-feat model: same labels' meaning, their own licences;
+    settings out of range are refused."""
+    spec = make_spec(2, "happiness", intensity=1.0)
+    clean = ProceduralFaceGenerator(FaceSettings(size=64))
+    pyfeat = ProceduralFaceGenerator(FaceSettings(size=64, face_model="pyfeat"))
+    assert "research" not in clean.licence and "research-use" in pyfeat.licence
+    a, b = clean.generate([spec])[0], pyfeat.generate([spec])[0]
+    assert b.labels["face_model"] == "pyfeat" and a.files["png"] != b.files["png"]
+    assert b.labels["measured"]["AU12"] == pytest.approx(b.labels["au"]["AU12"], abs=0.05)
+    neutral, basis = expression_model("pyfeat")
+    assert neutral.shape == (478, 3) and basis.shape == (len(AUS), 478, 3)
+    for bad in ({"background": "red"}, {"distance": (120, 60)}, {"face_model": "other"}):
+        with pytest.raises(ValidationError):
+            FaceSettings(**bad)
 
 
 def test_procedural_preflight_errors():
@@ -131,6 +178,38 @@ def test_procedural_preflight_errors():
         gen.preflight({"skin_tone": [11]})
 
 
+# ---------------------------------------------------------------- judged by pretrained models
+
+
+def test_judges_read_a_real_photograph():
+    """The judges work on a real photograph (Grace Hopper, shipped in matplotlib's sample data):
+    one face found, and the numpy mini-Xception gives a distribution whose top class is neutral."""
+    from pathlib import Path
+
+    import matplotlib
+
+    from factory.faces.judges import FER_LABELS, BlazeFace, MiniXception, fer_crop
+
+    img = np.asarray(Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg").convert("RGB"))
+    found = BlazeFace().detect(img)
+    assert len(found) == 1
+    p = MiniXception().predict(fer_crop(img, found[0][0])[None])[0]
+    assert p.sum() == pytest.approx(1.0, abs=1e-4) and FER_LABELS[int(p.argmax())] == "neutral"
+
+
+def test_every_skin_tone_detected_by_blazeface():
+    """Fairness: MediaPipe's BlazeFace finds the face on every Monk skin tone (a balanced set:
+    10 tones x 2 sexes x 2 emotions at 256 px)."""
+    from factory.faces.judges import BlazeFace
+
+    gen, detector = ProceduralFaceGenerator(FaceSettings(size=256)), BlazeFace()
+    specs = [make_spec(100 + 4 * t + k, ("anger", "happiness")[k % 2], person=100 + 2 * t + k // 2, tone=t,
+                       sex=("female", "male")[k // 2], age=25 + 4 * t) for t in range(1, 11) for k in range(4)]
+    missed = [(s.get("skin_tone"), s.emotion, s.get("sex")) for s, part in zip(specs, gen.generate(specs))
+              if not detector.detect(rgb(part))]
+    assert not missed, f"BlazeFace missed {missed}"
+
+
 def _luma(a):
     """sRGB-encoded luma (BT.601, 0-255): the values a recognizer is trained on."""
     return np.asarray(a, np.float32)[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -138,43 +217,40 @@ def _luma(a):
 
 def expression_visibility(tone, emotions=("anger", "happiness"), size=128):
     """Mean |luma(expressive) - luma(neutral)| inside the face, per emotion at intensity 1, for
-    one fixed person (geometry, hair, expressivity) whose skin is set to Monk tone `tone`."""
+    one fixed person (geometry, hair, expressivity) whose skin is set to Monk tone `tone`,
+    under one fixed light and camera."""
     import dataclasses
-
-    from PIL import ImageDraw
 
     from factory.affect import MONK_SKIN_TONES
     from factory.faces.expression import rendered_aus, target_aus
-    from factory.faces.geometry import Pose
     from factory.faces.identity import hex_rgb
-    from factory.faces.procedural_generator import FaceRig
+    from factory.faces.photo import Light, Lighting, Person, light_direction, render_photo
 
     base = draw_identity(make_spec(0, person=1, sex="male", tone=5))
     idt = dataclasses.replace(base, skin_tone=tone, skin=hex_rgb(MONK_SKIN_TONES[tone]))
-    rig, pose = FaceRig(idt), Pose(0.0, 0.0, 0.0)
-    face = lambda e: rig.render(rendered_aus(target_aus(e, 1.0), idt.expressivity), None, pose, size)  # noqa: E731
-    img, _, px = face("neutral")
-    mask = Image.new("L", (size, size), 0)   # jaw line, closed over the brows
-    ImageDraw.Draw(mask).polygon(np.vstack([px[:17], px[26:16:-1] - [0, 0.08 * size]]).ravel().tolist(), fill=1)
-    inside, neutral = np.asarray(mask, bool), _luma(img)
-    return {e: float(np.abs(_luma(face(e)[0]) - neutral)[inside].mean()) for e in emotions}
+    person = Person(idt, "blendshapes", np.random.default_rng(0))
+    light = Lighting(Light(light_direction(30, 25), (1.35, 1.35, 1.35)), Light(light_direction(-45, 5), (0.3, 0.3, 0.3)),
+                     0.14, (150, 150, 150))
+    face = lambda e: render_photo(person, rendered_aus(target_aus(e, 1.0), idt.expressivity), None, Pose(),  # noqa: E731
+                                  light, 90.0, size, np.random.default_rng(1))
+    neutral = face("neutral")
+    hull = neutral.landmarks[[0, 2, 4, 6, 8, 10, 12, 14, 16, 26, 24, 22, 21, 19, 17]]
+    from matplotlib.path import Path
+
+    ys, xs = np.mgrid[0:size, 0:size]
+    inside = Path(hull).contains_points(np.column_stack([xs.ravel() + 0.5, ys.ravel() + 0.5])).reshape(size, size)
+    base_luma = _luma(neutral.image)
+    return {e: float(np.abs(_luma(face(e).image) - base_luma)[inside].mean()) for e in emotions}
 
 
 def test_expressions_legible_on_every_skin_tone():
-    """Fairness: an expression must change the pixels about as much on MST 10 as on MST 1.
-
-    Measured in absolute sRGB luma (what a recognizer sees); normalising by the skin's own
-    luminance would divide the dark faces' small changes by a small number and hide the bias.
-    MST 10 / MST 1 before the highlight cues (`render.sheen`): anger 0.20, happiness 0.47,
-    both 0.31; with them 0.61, 0.64, 0.62 (MST 5: 0.80-0.85 either way). Thresholds 0.5 per
-    emotion and 0.6 for both together (docs/faces.md, "Skin tone legibility").
-    """
+    """Fairness: an expression changes the pixels about as much on MST 10 as on MST 1 (absolute
+    sRGB luma, what a recognizer sees). Measured MST 10 / MST 1: anger 0.64, happiness 0.91;
+    MST 5: 0.80, 0.82 (docs/faces.md); thresholds 0.6 per emotion."""
     vis = {t: expression_visibility(t) for t in (1, 5, 10)}
     for e in ("anger", "happiness"):
         assert vis[5][e] >= 0.6 * vis[1][e], (e, vis)
-        assert vis[10][e] >= 0.5 * vis[1][e], (e, vis)
-    total = {t: sum(v.values()) for t, v in vis.items()}
-    assert total[10] >= 0.6 * total[1], vis
+        assert vis[10][e] >= 0.6 * vis[1][e], (e, vis)
 
 
 # ---------------------------------------------------------------- contact sheet

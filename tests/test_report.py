@@ -31,8 +31,12 @@ STATE = """
 const done = Array.from(document.querySelectorAll('audio')).every(a => a.readyState >= 1 || a.error);
 return {done: done,
   images: Array.from(document.images).map(i => ({alt: i.alt, ok: i.complete && i.naturalWidth > 0})),
-  audio: Array.from(document.querySelectorAll('audio')).map(a => ({ready: a.readyState, duration: a.duration,
+  audio: Array.from(document.querySelectorAll('#samples audio')).map(a => ({ready: a.readyState, duration: a.duration,
                                                                   error: a.error ? a.error.code : null})),
+  voice: Array.from(document.querySelectorAll('#voice tr.voice')).map(r => ({
+      emotion: r.cells[0].textContent.split(' ')[0],
+      ready: r.querySelector('audio').readyState, error: r.querySelector('audio').error,
+      lines: r.querySelectorAll('svg.contour polyline').length})),
   rows: document.querySelectorAll('#samples tr.sample').length,
   svgs: document.querySelectorAll('svg.signals polyline').length,
   external: Array.from(document.querySelectorAll('[src]')).map(e => e.getAttribute('src'))
@@ -62,6 +66,11 @@ def test_report_renders_faces_players_and_plots_in_chromium(multimodal):
     assert len(state["audio"]) == 8
     assert all(a["error"] is None and a["ready"] >= 1 and a["duration"] > 0.5 for a in state["audio"])
     assert state["svgs"] == 8 * 2  # ecg + eda per sample
+    # one person's voice, neutral first, then their other emotions, each with its measured F0 contour
+    voice = state["voice"]
+    assert len(voice) >= 2 and voice[0]["emotion"] == "neutral"
+    assert len({v["emotion"] for v in voice}) == len(voice)
+    assert all(v["error"] is None and v["ready"] >= 1 and v["lines"] >= 1 for v in voice)
 
 
 def test_report_command_on_physiology_only(small_dataset, tmp_path, capsys):
@@ -71,6 +80,6 @@ def test_report_command_on_physiology_only(small_dataset, tmp_path, capsys):
     assert main(["report", str(copy)]) == 0
     html = (copy / "report.html").read_text()
     assert html.count('class="sample"') == 4 * 3  # 3 per emotion, 4 emotions
-    assert "<audio" not in html and 'class="face"' not in html
+    assert "<audio" not in html and 'class="face"' not in html and 'id="voice"' not in html
     assert html.count('<svg class="signals"') == 12 and "Art. 5(1)(f)" in html
     assert html.count("data:image/png;base64,") == 4  # the audit plots

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from factory.speech import prosody
+from factory.speech import vocal_targets
 from factory.errors import FactoryError
 from factory.generators import load_generator
 from factory.speech.base import SpeechSettings
@@ -79,7 +79,8 @@ def test_flac_is_mono_spans_the_episode_and_speech_is_where_labels_say(espeak):
 def test_labels_have_matching_target_measured_met(espeak):
     parts = espeak.generate([make_spec(4, "anger")])[0]
     labels = parts.labels
-    assert set(labels["target"]) == set(labels["measured"]) == set(labels["met"]) == set(prosody.FEATURES)
+    assert set(labels["target"]) == set(labels["measured"]) == set(labels["met"]) == set(vocal_targets.TARGETS)
+    assert labels["emotion_stage"] is True and labels["reference"]["f0_mean_hz"] > 100
     assert all(isinstance(v, bool) for v in labels["met"].values())
     assert labels["met_all"] == all(labels["met"].values())
     assert labels["backend"] == "espeak" and labels["voice"].startswith("en-us+f")
@@ -88,32 +89,65 @@ def test_labels_have_matching_target_measured_met(espeak):
 
 
 @pytest.mark.parametrize("locale", ["en-US", "es-ES", "zh-CN", "ar-EG", "hi-IN"])
-def test_prosody_directions_measured_on_output(espeak, locale):
+def test_prosody_and_voice_quality_directions_measured_on_output(espeak, locale):
     # Same seed -> same transcript; same identity -> same voice; only the emotion differs.
-    specs = [make_spec(i, e, locale, seed=42) for i, e in enumerate(["neutral", "anger", "sadness"])]
-    neutral, anger, sad = (p.labels["measured"] for p in espeak.generate(specs))
-    assert anger["f0_mean_hz"] > 1.2 * neutral["f0_mean_hz"]
-    assert anger["intensity_db"] > neutral["intensity_db"] + 3
-    assert anger["rate_syl_s"] > 1.15 * neutral["rate_syl_s"]
-    assert sad["f0_mean_hz"] < 0.97 * neutral["f0_mean_hz"]
-    assert sad["rate_syl_s"] < 0.9 * neutral["rate_syl_s"]
-    assert sad["intensity_db"] < neutral["intensity_db"] - 2
+    specs = [make_spec(i, e, locale, seed=42) for i, e in enumerate(["neutral", "anger", "sadness", "fear"])]
+    neutral, anger, sad, fear = (p.labels["measured"] for p in espeak.generate(specs))
+    assert abs(neutral["f0_mean_st"]) < 1.0                       # the person's own neutral voice
+    assert anger["f0_mean_st"] > neutral["f0_mean_st"] + 3         # semitones re the person's neutral
+    assert fear["f0_mean_st"] > neutral["f0_mean_st"] + 5          # beyond eSpeak NG's own x1.6 cap
+    assert sad["f0_mean_st"] < neutral["f0_mean_st"] - 2
+    assert sad["f0_sd_st"] < 0.9 * neutral["f0_sd_st"]
+    assert anger["level_db"] > neutral["level_db"] + 3 and sad["level_db"] < neutral["level_db"] - 2
+    assert anger["rate_syl_s"] > 1.1 * neutral["rate_syl_s"] and sad["rate_syl_s"] < 0.92 * neutral["rate_syl_s"]
+    assert anger["alpha_ratio_db"] > neutral["alpha_ratio_db"] + 3          # tense, bright
+    assert anger["hammarberg_db"] < neutral["hammarberg_db"] - 3
+    assert sad["alpha_ratio_db"] < neutral["alpha_ratio_db"] - 1.5          # dark
+
+
+@pytest.fixture(scope="module")
+def balanced(espeak):
+    """Every emotion twice in each of 5 locales, intensity 1, a female and a male person per locale."""
+    emotions = ["neutral", "happiness", "sadness", "anger", "fear", "disgust", "surprise"]
+    locales = ["en-US", "es-ES", "zh-CN", "ar-EG", "hi-IN"]
+    specs = [make_spec(i, e, loc, sex=sex, identity=10 + 2 * j + k, seed=60 + i)
+             for j, loc in enumerate(locales) for k, sex in enumerate(("female", "male"))
+             for i, e in enumerate(emotions)]
+    return specs, espeak.generate(specs)
 
 
 @pytest.mark.slow
-def test_espeak_meets_most_targets(espeak):
-    emotions = ["neutral", "happiness", "sadness", "anger", "fear", "disgust", "surprise"]
-    specs = [make_spec(i, e, sex=("female", "male")[i % 2], identity=i % 3) for i, e in enumerate(emotions * 2)]
-    met = [p.labels["met_all"] for p in espeak.generate(specs)]
-    assert sum(met) >= 0.8 * len(met), met
+def test_f0_range_widens_for_anger_happiness_fear_and_narrows_for_sadness(balanced):
+    specs, parts = balanced
+    ratio = {}
+    for emotion in ("anger", "happiness", "fear", "sadness"):
+        ratio[emotion] = np.mean([p.labels["measured"]["f0_sd_st"] / p.labels["reference"]["f0_sd_st"]
+                                  for s, p in zip(specs, parts) if s.emotion == emotion])
+    assert ratio["anger"] > 1.2 and ratio["happiness"] > 1.15 and ratio["fear"] > 1.1, ratio
+    assert ratio["sadness"] < 0.85, ratio
+    jitter = {e: np.mean([p.labels["measured"]["jitter_pct"] - p.labels["reference"]["jitter_pct"]
+                          for s, p in zip(specs, parts) if s.emotion == e]) for e in ("neutral", "fear")}
+    assert jitter["fear"] > jitter["neutral"] + 0.3, jitter                  # irregular voicing
+
+
+@pytest.mark.slow
+def test_espeak_meets_most_targets(balanced):
+    _specs, parts = balanced
+    met = [p.labels["met"] for p in parts]
+    for key in vocal_targets.TARGETS:
+        share = sum(m[key] for m in met) / len(met)
+        assert share >= 0.6, (key, share)
+    assert sum(all(m.values()) for m in met) >= 0.25 * len(met)
 
 
 def test_voice_is_stable_per_identity_and_varies_by_sex(espeak):
-    a, b, c = espeak.generate([make_spec(0, "neutral", identity=7), make_spec(1, "anger", identity=7),
+    a, b, c = espeak.generate([make_spec(0, "neutral", identity=7, seed=9), make_spec(1, "anger", identity=7, seed=9),
                                make_spec(2, "neutral", sex="male", identity=8)])
     assert a.labels["voice"] == b.labels["voice"]
     assert c.labels["voice"].split("+")[1].startswith("m")
-    assert c.labels["measured"]["f0_mean_hz"] < a.labels["measured"]["f0_mean_hz"]
+    assert c.labels["reference"]["f0_mean_hz"] < a.labels["reference"]["f0_mean_hz"]
+    assert a.labels["text"] == b.labels["text"]
+    assert a.labels["reference"] == b.labels["reference"]     # one neutral reference per person and line
 
 
 def test_unsupported_locale_fails_in_preflight_listing_supported(espeak):
@@ -167,33 +201,6 @@ def test_congruent_lines_from_a_text_generation_model(tmp_path):
         missing.preflight({"locale": ["en-US"], "emotion": ["anger"]})
 
 
-# ---------------------------------------------------------------- measurement and transform
-
-def test_measure_finds_known_pitch_and_level():
-    sr = 16000
-    t = np.arange(int(1.5 * sr)) / sr
-    tone = 0.1 * np.sin(2 * np.pi * 150 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t) ** 2)
-    m = prosody.measure(tone.astype(np.float32), sr)
-    assert abs(m["f0_mean_hz"] - 150) < 3
-    assert m["f0_range_hz"] < 5
-    assert abs(m["duration_s"] - 1.5) < 0.05
-    assert -26 < m["intensity_db"] < -20   # RMS of a 0.1-amplitude sine is -23 dBFS, modulated
-
-
-@pytest.mark.slow
-def test_prosody_transform_moves_pitch_rate_and_level():
-    gen = load_generator("speech", SpeechSettings())
-    parts = gen.generate([make_spec(0, "neutral", sex="male")])[0]
-    audio, sr = decode(parts)
-    speech = audio[int(parts.labels["start"] * sr):int(parts.labels["end"] * sr)]
-    r = prosody.ratios("anger", 1.0)
-    moved = prosody.transform(speech, sr, r)
-    before, after = prosody.measure(speech, sr), prosody.measure(moved, sr, syllables=None)
-    assert after["f0_mean_hz"] / before["f0_mean_hz"] == pytest.approx(r.f0_mean, rel=0.1)
-    assert before["duration_s"] / after["duration_s"] == pytest.approx(r.rate, rel=0.1)
-    assert after["intensity_db"] - before["intensity_db"] == pytest.approx(r.intensity_db, abs=1.5)
-
-
 # ---------------------------------------------------------------- tiny neural models (built here)
 
 @pytest.fixture(scope="session")
@@ -221,11 +228,14 @@ def _neural_checks(backend, model_path):
         assert sr == 16000 and audio.ndim == 1 and len(audio) == int(EPISODE.duration * sr)
         assert EPISODE.onset < parts.labels["start"] < parts.labels["end"] <= EPISODE.duration
         assert parts.labels["backend"] == backend and parts.labels["voice"].startswith(model_path)
-        assert set(parts.labels["target"]) == set(parts.labels["measured"]) == set(prosody.FEATURES)
+        assert set(parts.labels["target"]) == set(parts.labels["measured"]) == set(vocal_targets.TARGETS)
         assert all(isinstance(v, float) for v in parts.labels["measured"].values())
-    neutral, anger, sad = (p.labels["measured"]["duration_s"] for p in first)
-    # same seed and text: the transform made anger faster and sadness slower than the model's own
-    assert anger < neutral / 1.15 and sad > neutral * 1.15
+        assert parts.labels["emotion_stage"] is True
+    neutral, anger, sad = (p.labels["end"] - p.labels["start"] for p in first)
+    # same seed and text: the stage made anger faster and sadness slower than the model's own
+    assert anger < neutral / 1.1 and sad > neutral * 1.1
+    level = [p.labels["measured"]["level_db"] for p in first]
+    assert level[1] > level[0] + 3 and level[2] < level[0] - 2      # and louder / softer, measured
     return gen, first
 
 
@@ -251,11 +261,11 @@ def test_coqui_backend_with_tiny_vits(tiny_coqui):
 
 @pytest.mark.slow
 @pytest.mark.neural
-def test_prosody_transform_off_leaves_model_output(tiny_vits):
-    gen = load_generator("speech", NeuralSpeechSettings(backend="transformers", model=tiny_vits, prosody_transform=False))
+def test_emotion_stage_off_leaves_model_output(tiny_vits):
+    gen = load_generator("speech", NeuralSpeechSettings(backend="transformers", model=tiny_vits, emotion_stage=False))
     a, b = gen.generate([make_spec(0, "neutral", seed=5), make_spec(1, "anger", seed=5)])
-    assert a.files["flac"] == b.files["flac"]
-    assert b.labels["met"]["duration_s"] is False   # honest: anger's target was not reached
+    assert a.files["flac"] == b.files["flac"] and b.labels["emotion_stage"] is False
+    assert b.labels["met"]["level_db"] is False   # honest: anger's target was not reached
 
 
 @pytest.mark.parametrize("backend", ["transformers", "coqui"])

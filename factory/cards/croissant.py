@@ -37,6 +37,7 @@ def croissant_jsonld(ctx: dict[str, Any], index: pd.DataFrame) -> dict[str, Any]
                        "dataType": _croissant_type(index[col]),
                        "source": {"fileObject": {"@id": "index.parquet"}, "extract": {"column": col}}})
     mods = ", ".join(ctx["modality_names"])
+    members = "; ".join(f"KEY.{e['ext']} ({e['media_type']}: {e['what']})" for e in ctx["extensions"])
     gens = "; ".join(f"{x['name']}: {x['backend']} ({', '.join(f'{k} {v}' for k, v in x['versions'].items())})"
                      for x in ctx["modalities"])
     models = "; ".join(f"{x['name']}.{mm['field']} = {mm['ref']} (license: {mm['license']})"
@@ -60,7 +61,8 @@ def croissant_jsonld(ctx: dict[str, Any], index: pd.DataFrame) -> dict[str, Any]
              "contentUrl": "index.parquet", "encodingFormat": "application/x-parquet",
              "sha256": ctx["index"].get("sha256", "")},
             *[{"@type": "cr:FileSet", "@id": f"shards-{s['name']}", "name": f"shards-{s['name']}",
-               "description": f"WebDataset shards of the {s['name']} split ({s['samples']} samples, {s['shards']} shards).",
+               "description": f"WebDataset shards of the {s['name']} split ({s['samples']} samples, {s['shards']} shards). "
+                              f"Each sample's files: {members}.",
                "encodingFormat": "application/x-tar", "includes": s["pattern"]} for s in ctx["splits"]],
         ],
         "recordSet": [{"@type": "cr:RecordSet", "@id": "samples", "name": "samples",

@@ -287,14 +287,13 @@ class DiffusersFaceGenerator:
 
     def _guides(self, specs: list[SampleSpec], labels: list[dict]) -> list:
         """Procedural faces (and their exact labels) that guide layout mode."""
-        from factory.faces.identity import draw_identity
-        from factory.faces.procedural_generator import FaceRig, ProceduralFaceGenerator
+        from factory.faces.procedural_generator import ProceduralFaceGenerator
 
         if self._layout is None:
             self._layout = ProceduralFaceGenerator(self.settings)
         guides = []
         for spec, lab in zip(specs, labels):
-            img, proc = self._layout.render_apex(spec, FaceRig(draw_identity(spec)))
+            img, proc = self._layout.render_apex(spec, self._layout.person(spec))
             for k in ("au", "measured", "au_error", "unilateral", "pose", "landmarks", "identity"):
                 lab[k] = proc[k]
             lab["met"]["au"] = proc["met"]["au"]

@@ -1,9 +1,10 @@
-"""Face geometry: the 68 landmarks (iBUG 300-W convention) of a person's neutral face, the
-displacement each action unit causes, head pose, and measuring AUs back from landmarks.
+"""FACS landmark geometry and head pose: how each action unit moves the 68 iBUG 300-W
+landmarks (the project's own FACS-described displacements, which drive the `blendshapes`
+face model in `factory.faces.mesh`), and the head pose convention.
 
-Canonical face units: x to the image right, y down, origin between the eyes at ear level,
-face half-width at the cheeks about 1. Index 0 is the jaw end on the image left (the
-subject's right), 17-21 the image-left brow, 36-41 the image-left eye, 48-67 the lips.
+Canonical face units: x to the image right, y down, face half-width at the cheeks about 1.
+Index 0 is the jaw end on the image left (the subject's right), 17-21 the image-left brow,
+36-41 the image-left eye, 48-67 the lips.
 """
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import nnls
 
 from factory.faces.expression import AUS
-from factory.faces.identity import FaceIdentity
 
 N_LANDMARKS = 68
 # Mirror partner of each landmark (itself on the midline).
@@ -25,44 +24,8 @@ MIRROR = np.array(
 CENTRE = MIRROR == np.arange(N_LANDMARKS)
 # The image-left (subject's right) landmarks; their mirrors are on the image right.
 LEFT = [*range(0, 8), *range(17, 22), 31, 32, *range(36, 42), 48, 49, 50, 58, 59, 60, 61, 67]
-# Side weight of each landmark: 1 on the image left (subject's right), 0 right, 0.5 midline.
-RIGHT_SIDE_WEIGHT = np.where(CENTRE, 0.5, 0.0)
-RIGHT_SIDE_WEIGHT[LEFT] = 1.0
 LEFT_HALF = sorted(LEFT + [i for i in range(N_LANDMARKS) if CENTRE[i]])  # image-left + midline
 assert len(LEFT_HALF) + len(LEFT) == N_LANDMARKS and all(not CENTRE[i] for i in LEFT)
-
-
-def neutral_landmarks(idt: FaceIdentity) -> np.ndarray:
-    """The 68 landmarks of `idt`'s relaxed face, canonical units, shape (68, 2)."""
-    p = np.zeros((N_LANDMARKS, 2))
-    a, length, n, y_top = idt.face_width, idt.face_length, idt.jaw_square, -0.12
-    theta = np.pi * np.arange(17) / 16
-    c, s = np.cos(theta), np.sin(theta)
-    p[:17, 0] = -a * np.sign(c) * np.abs(c) ** (2 / n)
-    p[:17, 1] = y_top + length * s ** (2 / n)
-    p[6:11, 0] *= 0.72 + 0.6 * idt.chin_width
-    sag = 0.035 * max(idt.age - 50, 0) / 30
-    for i in (5, 6, 10, 11):
-        p[i] += (np.sign(p[i, 0]) * 0.5 * sag, sag)
-    ex, ey, ew, eo, t = idt.eye_x, idt.eye_y, idt.eye_width, idt.eye_open * (1 - 0.12 * idt.wrinkles), idt.eye_tilt
-    lo = idt.eye_open * 0.6
-    left_eye = [(-ex - ew, ey - t), (-ex - 0.38 * ew, ey - eo), (-ex + 0.36 * ew, ey - 0.95 * eo),
-                (-ex + ew, ey + 0.006), (-ex + 0.36 * ew, ey + lo), (-ex - 0.38 * ew, ey + 1.02 * lo)]
-    p[36:42] = left_eye
-    by, arch = idt.brow_y, idt.brow_arch
-    p[17:22] = [(-ex - 1.3 * ew, by + 0.07 - 0.2 * arch), (-ex - 0.65 * ew, by - 0.9 * arch),
-                (-ex, by - arch), (-ex + 0.6 * ew, by - 0.6 * arch + 0.012), (-ex + 1.12 * ew, by + 0.02)]
-    nl, nw = idt.nose_length, idt.nose_width
-    yn = ey + 0.56 * nl
-    p[27:31] = [(0, ey - 0.02), (0, ey + 0.15 * nl), (0, ey + 0.31 * nl), (0, ey + 0.48 * nl)]
-    p[31:36] = [(-nw, yn - 0.035), (-0.5 * nw, yn + 0.004), (0, yn + 0.018), (0.5 * nw, yn + 0.004), (nw, yn - 0.035)]
-    my, mw, ut, lt = idt.mouth_y, idt.mouth_width, idt.upper_lip, idt.lower_lip
-    p[48:51] = [(-mw, my), (-0.58 * mw, my - 0.82 * ut), (-0.2 * mw, my - 1.05 * ut)]
-    p[51] = (0, my - 0.84 * ut)
-    p[57:60] = [(0, my + lt), (-0.24 * mw, my + 0.97 * lt), (-0.6 * mw, my + 0.78 * lt)]
-    p[60:63] = [(-0.86 * mw, my), (-0.4 * mw, my - 0.002), (0, my + 0.004)]
-    p[66:68] = [(0, my + 0.004), (-0.4 * mw, my - 0.002)]
-    return _mirror_fill(p)
 
 
 def _mirror_fill(p: np.ndarray) -> np.ndarray:
@@ -82,27 +45,27 @@ def _mirror_fill(p: np.ndarray) -> np.ndarray:
 _DISPLACEMENTS: dict[int, dict[int, tuple[float, float]]] = {
     1: {21: (0.0, -0.16), 20: (0.0, -0.1), 19: (0.0, -0.045), 18: (0.0, -0.012)},
     2: {17: (0.0, -0.11), 18: (0.0, -0.1), 19: (0.0, -0.065), 20: (0.0, -0.025)},
-    4: {17: (0.01, 0.03), 18: (0.02, 0.05), 19: (0.03, 0.065), 20: (0.045, 0.08), 21: (0.06, 0.085),
+    4: {17: (0.01, 0.035), 18: (0.02, 0.06), 19: (0.035, 0.08), 20: (0.055, 0.1), 21: (0.07, 0.11),
         37: (0.0, 0.01), 38: (0.0, 0.012)},
-    5: {37: (0.0, -0.05), 38: (0.0, -0.048), 36: (0.0, -0.006), 39: (0.0, -0.004)},
+    5: {37: (0.0, -0.06), 38: (0.0, -0.058), 36: (0.0, -0.006), 39: (0.0, -0.004)},
     6: {40: (0.0, -0.024), 41: (0.0, -0.028), 36: (0.0, -0.008)},
-    7: {40: (0.0, -0.034), 41: (0.0, -0.03), 37: (0.0, 0.012), 38: (0.0, 0.012)},
-    9: {31: (-0.015, -0.04), 32: (0.0, -0.045), 33: (0.0, -0.04), 30: (0.0, -0.02), 29: (0.0, -0.01),
-        49: (0.0, -0.025), 50: (0.0, -0.04), 51: (0.0, -0.04), 61: (0.0, -0.03), 62: (0.0, -0.032),
-        21: (0.012, 0.04), 20: (0.006, 0.028), 40: (0.0, -0.012), 41: (0.0, -0.01)},
+    7: {40: (0.0, -0.045), 41: (0.0, -0.04), 37: (0.0, 0.012), 38: (0.0, 0.012)},
+    9: {31: (-0.02, -0.06), 32: (0.0, -0.065), 33: (0.0, -0.055), 30: (0.0, -0.03), 29: (0.0, -0.015),
+        49: (0.0, -0.04), 50: (0.0, -0.06), 51: (0.0, -0.055), 61: (0.0, -0.045), 62: (0.0, -0.045),
+        21: (0.015, 0.06), 20: (0.008, 0.04), 40: (0.0, -0.02), 41: (0.0, -0.016)},
     10: {49: (0.0, -0.05), 50: (0.0, -0.06), 51: (0.0, -0.055), 61: (0.0, -0.05), 62: (0.0, -0.05),
          48: (0.0, -0.012), 31: (0.0, -0.012), 32: (0.0, -0.01)},
-    12: {48: (-0.085, -0.16), 60: (-0.085, -0.16), 49: (-0.055, -0.075), 50: (-0.015, -0.02),
-         59: (-0.055, -0.07), 58: (-0.025, -0.025), 57: (0.0, 0.01), 61: (-0.045, -0.07),
-         67: (-0.045, -0.07), 62: (0.0, -0.004), 66: (0.0, -0.004), 41: (0.0, -0.008), 40: (0.0, -0.006)},
+    12: {48: (-0.085, -0.16), 60: (-0.085, -0.16), 49: (-0.055, -0.08), 50: (-0.015, -0.035),
+         51: (0.0, -0.025), 59: (-0.055, -0.07), 58: (-0.025, -0.015), 57: (0.0, 0.015), 61: (-0.045, -0.085),
+         67: (-0.045, -0.05), 62: (0.0, -0.035), 66: (0.0, 0.012), 41: (0.0, -0.008), 40: (0.0, -0.006)},
     14: {48: (0.025, -0.015), 60: (0.03, -0.015), 49: (0.01, -0.005), 59: (0.01, -0.005)},
-    15: {48: (-0.01, 0.1), 60: (-0.01, 0.1), 49: (0.0, 0.045), 59: (0.0, 0.06), 58: (0.0, 0.02),
+    15: {48: (-0.01, 0.13), 60: (-0.01, 0.13), 49: (0.0, 0.055), 59: (0.0, 0.07), 58: (0.0, 0.02),
          61: (0.0, 0.04), 67: (0.0, 0.04), 57: (0.0, -0.01)},
     16: {57: (0.0, 0.06), 58: (-0.01, 0.055), 59: (-0.01, 0.032), 66: (0.0, 0.055), 67: (0.0, 0.04)},
-    20: {48: (-0.085, 0.015), 60: (-0.085, 0.015), 49: (-0.05, 0.006), 59: (-0.05, 0.01), 61: (-0.04, 0.0),
-         67: (-0.04, 0.004), 50: (-0.02, 0.005), 58: (-0.02, -0.004), 51: (0.0, 0.006), 57: (0.0, -0.01)},
-    23: {49: (0.012, 0.022), 50: (0.0, 0.026), 51: (0.0, 0.02), 57: (0.0, -0.03), 58: (0.0, -0.03),
-         59: (0.01, -0.02), 48: (0.03, 0.0), 60: (0.025, 0.0)},
+    20: {48: (-0.11, 0.02), 60: (-0.11, 0.02), 49: (-0.065, 0.008), 59: (-0.065, 0.012), 61: (-0.05, 0.0),
+         67: (-0.05, 0.004), 50: (-0.025, 0.005), 58: (-0.025, -0.004), 51: (0.0, 0.006), 57: (0.0, -0.01)},
+    23: {49: (0.015, 0.03), 50: (0.0, 0.034), 51: (0.0, 0.028), 57: (0.0, -0.038), 58: (0.0, -0.038),
+         59: (0.012, -0.026), 48: (0.035, 0.0), 60: (0.03, 0.0)},
     25: {57: (0.0, 0.03), 58: (0.0, 0.03), 59: (0.0, 0.02), 66: (0.0, 0.035), 67: (0.0, 0.025),
          61: (0.0, -0.008), 62: (0.0, -0.01)},
     26: {57: (0.0, 0.32), 58: (0.01, 0.3), 59: (0.03, 0.2), 66: (0.0, 0.33), 67: (0.03, 0.24),
@@ -111,58 +74,21 @@ _DISPLACEMENTS: dict[int, dict[int, tuple[float, float]]] = {
 JAW_DROP = 0.32
 
 
-def au_basis(idt: FaceIdentity) -> np.ndarray:
-    """Landmark displacement per unit of each AU in `AUS`, shape (len(AUS), 68, 2)."""
-    return _au_basis_cached(round(idt.mouth_width / 0.34, 4), round(idt.eye_width / 0.17, 4))
 
-
-@lru_cache(maxsize=4096)
-def _au_basis_cached(mouth_scale: float, eye_scale: float) -> np.ndarray:
+@lru_cache(maxsize=1)
+def landmark_au_basis() -> np.ndarray:
+    """Landmark displacement per unit of each AU in `AUS`, shape (len(AUS), 68, 2), canonical units."""
     basis = np.zeros((len(AUS), N_LANDMARKS, 2))
     for k, au in enumerate(AUS):
         d = np.zeros((N_LANDMARKS, 2))
         for i, (dx, dy) in _DISPLACEMENTS.get(au, {}).items():
-            scale = mouth_scale if i >= 48 else eye_scale if 36 <= i < 48 else 1.0
-            d[i] = (dx * scale, dy)
+            d[i] = (dx, dy)
         if au == 26:
             theta = np.pi * np.arange(17) / 16
             d[:17, 1] = JAW_DROP * np.sin(theta) ** 1.5
         basis[k] = _mirror_fill(d)
     basis.setflags(write=False)
     return basis
-
-
-def side_mask(unilateral: str | None) -> np.ndarray:
-    """Per-landmark weight of an AU acting on one side ('R': subject's right) or both (None)."""
-    if unilateral == "R":
-        return RIGHT_SIDE_WEIGHT
-    if unilateral == "L":
-        return 1.0 - RIGHT_SIDE_WEIGHT
-    return np.ones(N_LANDMARKS)
-
-
-def expression_landmarks(neutral: np.ndarray, basis: np.ndarray, aus: dict[int, float],
-                         unilateral: str | None = None) -> np.ndarray:
-    """Neutral landmarks moved by the AUs (linear blend shapes); eyelids never cross."""
-    w = np.array([aus.get(au, 0.0) for au in AUS])
-    lm = neutral + side_mask(unilateral)[:, None] * np.tensordot(w, basis, axes=1)
-    for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
-        lm[lower, 1] = max(lm[lower, 1], lm[upper, 1] + 0.004)
-    for upper, lower in ((61, 67), (62, 66), (63, 65)):   # inner lips touch, never overlap
-        lm[lower, 1] = max(lm[lower, 1], lm[upper, 1])
-    return lm
-
-
-def measure_aus(neutral: np.ndarray, basis: np.ndarray, landmarks: np.ndarray,
-                unilateral: str | None = None) -> dict[int, float]:
-    """AU intensities fitted (non-negative least squares) to the landmark displacements.
-
-    This is what the landmarks actually show; it differs from the rendered AUs where an
-    expression saturates (e.g. eyelids that would cross are stopped).
-    """
-    a = (side_mask(unilateral)[None, :, None] * basis).reshape(len(AUS), -1).T
-    coef, _ = nnls(a, (landmarks - neutral).ravel())
-    return {au: round(float(min(c, 1.0)), 4) for au, c in zip(AUS, coef)}
 
 
 @dataclass(frozen=True)
@@ -181,36 +107,3 @@ class Pose:
         rx = np.array([[1, 0, 0], [0, np.cos(p), np.sin(p)], [0, -np.sin(p), np.cos(p)]])
         rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
         return rz @ rx @ ry
-
-
-_NOSE_DEPTH = {27: 0.12, 28: 0.22, 29: 0.33, 30: 0.45, 31: 0.16, 32: 0.24, 33: 0.3, 34: 0.24, 35: 0.16}
-
-
-def surface_depth(points: np.ndarray) -> np.ndarray:
-    """Approximate depth (towards the viewer) of face-surface points."""
-    x = points[:, 0]
-    return 0.5 * np.sqrt(np.clip(1 - (x / 1.08) ** 2, 0, 1)) - 0.08
-
-
-@lru_cache(maxsize=1)
-def _landmark_depth_offsets() -> np.ndarray:
-    z = np.zeros(N_LANDMARKS)
-    for i, v in _NOSE_DEPTH.items():
-        z[i] = v
-    z[36:48] = -0.05
-    z[48:68] = 0.06
-    return z
-
-
-def landmark_depth(lm: np.ndarray) -> np.ndarray:
-    """Depth of the 68 landmarks (jaw contour is the silhouette; the nose sticks out)."""
-    z = surface_depth(lm) + _landmark_depth_offsets()
-    theta = np.pi * np.arange(17) / 16
-    z[:17] = 0.42 * np.sin(theta) ** 2 - 0.12
-    return z
-
-
-def project(points: np.ndarray, depth: np.ndarray, pose: Pose, pivot_z: float = -0.35) -> np.ndarray:
-    """Rotate canonical points (with depth) by the head pose; orthographic projection."""
-    xyz = np.column_stack([points, depth - pivot_z])
-    return (xyz @ pose.matrix().T)[:, :2]

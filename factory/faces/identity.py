@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from factory.affect import MONK_SKIN_TONES, age_from_band
+from factory.faces.mesh import FaceShape
 from factory.spec import SampleSpec
 
 # Hair colours (sRGB); *chosen* to cover common natural shades.
@@ -31,44 +32,30 @@ MALE_STYLES = (("short", 0.6), ("buzz", 0.25), ("long", 0.15))
 
 @dataclass(frozen=True)
 class FaceIdentity:
-    """Identity parameters in canonical face units (face half-width at the cheeks = 1)."""
+    """A person's fixed appearance: 3D face shape, skin, hair and expressivity."""
 
     identity: str
     sex: str
     age: float
     skin_tone: int
-    skin: tuple[int, int, int]
-    # head shape
-    face_width: float      # half-width of the face
-    face_length: float     # ear level to chin
-    jaw_square: float      # superellipse exponent of the jaw (2 = oval, 3 = square)
-    chin_width: float
-    skull_height: float
-    # features
-    eye_x: float           # distance of each eye centre from the midline
-    eye_y: float
-    eye_width: float       # half-width of an eye
-    eye_open: float        # upper-lid height above the eye line
-    eye_tilt: float        # outer corners up (+) or down (-)
-    brow_y: float
-    brow_arch: float
-    brow_thick: float
-    nose_width: float
-    nose_length: float
-    mouth_y: float
-    mouth_width: float     # half-width of the mouth
-    upper_lip: float
-    lower_lip: float
-    # colour and style
+    skin: tuple[int, int, int]          # Monk swatch, sRGB
+    shape: FaceShape
     hair_style: str
-    hair_colour: tuple[int, int, int]
-    hairline: float        # y of the hairline at the midline (more negative = higher)
-    hair_part: float       # x of the parting
-    beard: float           # 0 none, ~0.4 stubble, ~0.85 beard
+    hair_colour: tuple[int, int, int]   # sRGB
+    brow_colour: tuple[int, int, int]   # sRGB
+    hairline: float                     # cm above the eyes at the midline (y = -hairline)
+    beard: float                        # 0 none, ~0.4 stubble, ~0.85 beard
     iris: tuple[int, int, int]
     shirt: tuple[int, int, int]
-    background: tuple[int, int, int]
-    wrinkles: float        # age cue strength 0..1
+    wrinkles: float                     # age cue strength 0..1
+    redness: float
+    freckles: float
+    brow_thick: float
+    brow_density: float
+    lip_tint: float
+    oiliness: float
+    neck: float
+    shoulders: float
     expressivity: dict[int, float] = field(default_factory=dict)  # per-AU gain
 
     def gain(self, au: int) -> float:
@@ -104,7 +91,8 @@ def _pick(rng: np.random.Generator, options) -> str:
     return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
-def _hair_colour(rng: np.random.Generator, tone: int, age: float) -> tuple[str, tuple[int, int, int]]:
+def _hair_colour(rng: np.random.Generator, tone: int, age: float) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """(scalp hair, eyebrow) colours: brows grey later and less than scalp hair."""
     # Darker skin tones mostly with black/dark-brown hair; lighter ones with the whole range.
     if tone >= 6:
         name = _pick(rng, (("black", 0.7), ("dark_brown", 0.3)))
@@ -116,8 +104,10 @@ def _hair_colour(rng: np.random.Generator, tone: int, age: float) -> tuple[str, 
     grey = float(np.clip((age - 38) / 32, 0, 1)) * float(rng.uniform(0.6, 1.1))
     grey = min(grey, 1.0)
     base = np.array(HAIR_COLOURS[name], float)
-    colour = base * (1 - grey) + np.array(GREY if age < 70 else (205, 203, 198)) * grey
-    return name, tuple(int(round(c)) for c in colour)
+    white = np.array(GREY if age < 70 else (205, 203, 198))
+    colour = base * (1 - grey) + white * grey
+    brow = base * (1 - 0.3 * grey) + white * 0.3 * grey
+    return tuple(int(round(c)) for c in colour), tuple(int(round(c)) for c in brow)
 
 
 def _iris(rng: np.random.Generator, tone: int) -> tuple[int, int, int]:
@@ -150,31 +140,28 @@ def draw_identity(spec: SampleSpec) -> FaceIdentity:
     u = lambda lo, hi: float(rng.uniform(lo, hi))            # noqa: E731
     n = lambda sd: float(rng.normal(0, sd))                  # noqa: E731
     wr = float(np.clip((age - 28) / 45, 0, 1))
-    hair_name_style = _hair_style(rng, sex, age)
-    _, hair = _hair_colour(rng, tone, age)
+    style = _hair_style(rng, sex, age)
+    hair, brow_colour = _hair_colour(rng, tone, age)
     beard = 0.0
     if sex == "male":
         beard = float(rng.choice([0.0, 0.0, 0.35, 0.8], p=[0.35, 0.2, 0.25, 0.2]))
-    hairline = -1.1 + n(0.04) - (0.25 * wr * m if hair_name_style in ("receding", "short") else 0.0)
-    lip_age = 1 - 0.3 * wr
+    shape = FaceShape(
+        width=u(0.95, 1.03) + 0.03 * m, length=u(0.95, 1.04) + 0.03 * m,
+        jaw=n(0.04) + 0.05 * m - 0.02, chin=n(0.2) + 0.2 * m, nose_width=u(0.9, 1.12) + 0.04 * m + 0.012 * (tone - 5),
+        nose_length=u(0.93, 1.07), nose_depth=u(0.9, 1.1) + 0.04 * m, eye_size=u(0.94, 1.08) - 0.03 * m,
+        lips=u(0.9, 1.2) * (1 - 0.2 * wr) - 0.08 * m + 0.02 * max(tone - 5, 0), mouth_width=u(0.95, 1.06),
+        brow=n(0.15) + 0.1 * m, brow_ridge=0.12 * m + u(0, 0.08), cheekbones=u(0.0, 0.25), sag=0.35 * wr)
+    recede = 0.0
+    if style == "receding":
+        recede = u(1.0, 2.5)
     expressivity = {au: float(np.clip(rng.normal(1.0, 0.07), 0.86, 1.14))
                     for au in (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 16, 20, 23, 25, 26)}
     return FaceIdentity(
-        identity=spec.identity, sex=sex, age=age, skin_tone=tone,
-        skin=hex_rgb(MONK_SKIN_TONES[tone]),
-        face_width=u(0.88, 0.96) + 0.04 * m, face_length=u(1.24, 1.36) + 0.06 * m,
-        jaw_square=u(1.9, 2.3) + 0.5 * m, chin_width=u(0.2, 0.34) + 0.08 * m,
-        skull_height=u(1.3, 1.42),
-        eye_x=0.39 + n(0.015), eye_y=-0.2 + n(0.02), eye_width=u(0.175, 0.2),
-        eye_open=u(0.07, 0.088) - 0.006 * m, eye_tilt=n(0.015) + 0.008 * (1 - m),
-        brow_y=-0.44 + n(0.02) + 0.02 * m, brow_arch=u(0.02, 0.07) + 0.02 * (1 - m),
-        brow_thick=u(0.035, 0.05) + 0.018 * m,
-        nose_width=u(0.15, 0.22) + 0.02 * m + 0.006 * (tone - 5),
-        nose_length=u(0.92, 1.08),
-        mouth_y=0.68 + n(0.02), mouth_width=u(0.34, 0.4) + 0.02 * m,
-        upper_lip=u(0.055, 0.08) * lip_age * (1 - 0.15 * m), lower_lip=u(0.075, 0.1) * lip_age * (1 - 0.1 * m),
-        hair_style=hair_name_style, hair_colour=hair, hairline=hairline, hair_part=float(rng.choice([-0.14, 0.14])), beard=beard,
-        iris=_iris(rng, tone), shirt=SHIRT_COLOURS[int(rng.integers(len(SHIRT_COLOURS)))],
-        background=tuple(int(c) for c in rng.integers(188, 222, 3)),
-        wrinkles=wr, expressivity=expressivity,
+        identity=spec.identity, sex=sex, age=age, skin_tone=tone, skin=hex_rgb(MONK_SKIN_TONES[tone]),
+        shape=shape, hair_style=style, hair_colour=hair, brow_colour=brow_colour, hairline=u(4.5, 5.1) + recede + 0.3 * m,
+        beard=beard, iris=_iris(rng, tone), shirt=SHIRT_COLOURS[int(rng.integers(len(SHIRT_COLOURS)))],
+        wrinkles=wr, redness=u(0.2, 1.0) * (1.2 if tone <= 4 else 0.7), freckles=u(0, 1) if tone <= 3 and rng.random() < 0.3 else 0.0,
+        brow_thick=u(1.0, 1.3) + 0.15 * m, brow_density=u(0.8, 1.0) + 0.05 * m, lip_tint=u(0, 1),
+        oiliness=u(0.7, 1.3), neck=u(0.95, 1.05) + 0.1 * m, shoulders=u(0.9, 1.0) + 0.1 * m,
+        expressivity=expressivity,
     )

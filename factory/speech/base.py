@@ -1,15 +1,23 @@
-"""What every speech backend shares: transcripts, prosody targets, measurement, alignment with
-the episode, FLAC encoding and labels.
+"""What every speech backend shares: transcripts, the person's neutral reference, the emotion
+stage, measurement, alignment with the episode, FLAC encoding and labels.
 
-A backend subclasses `SpeechGenerator` and implements `render(plans)`: for each planned
-utterance, a *reference* rendering (the same text and voice with neutral prosody) and the
-emotional rendering. Everything else happens here, identically for all backends:
+A backend subclasses `SpeechGenerator` and implements `render(plans)`: one rendering per
+planned utterance, with whatever prosody the backend can set itself (eSpeak NG: pitch, range,
+rate, volume; neural models: none). Everything else happens here, identically for all backends:
 
-1. `plan`: the transcript (`factory.speech.text`), the prosody ratios of the emotion at its intensity
-   (`factory.speech.prosody.ratios`) and the time window the episode leaves for speech;
-2. `finish`: resample to the dataset's rate, trim silence, measure reference and output
-   (`factory.speech.prosody.measure`), derive targets and ``met`` flags, fit into the window, place
-   the utterance on the episode's timeline and encode FLAC.
+1. `plan`: the transcript (`factory.speech.text`) and the time window the episode leaves for speech;
+2. the **person's neutral reference**: each person (identity and locale) speaks every neutral
+   carrier line of the locale once, neutrally; each goes through the emotion stage with
+   nothing to change and is measured (`factory.speech.measure`). A sample's targets
+   (`factory.speech.vocal_targets`) are relative to the person's neutral rendering of the same
+   line (articulation rate, F0 range and spectral balance depend on the words), or to their
+   mean over the lines when the sample says something else (congruent or model-written text).
+   It is a pure function of the person (rendered apart from the shard, seeded from the
+   person), so it is measured once per person and process;
+3. `finish`: resample to the dataset's rate, trim silence, run the **emotion stage**
+   (`factory.speech.emotion_stage`, WORLD) toward the targets, measure the output, derive
+   ``met`` flags, fit into the window, place the utterance on the episode's timeline and
+   encode FLAC.
 
 The FLAC file spans the whole episode (``0 .. episode.duration``, silence around the
 utterance) so it lines up sample-for-sample with the other modalities; ``start``/``end`` in
@@ -19,18 +27,21 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal, Mapping, Optional, Sequence
 
 import numpy as np
 from pydantic import Field
 
-from factory.speech import prosody
 from factory.affect import VOCAL
 from factory.errors import FactoryError
 from factory.generators import GeneratorSettings, OutputFile, SampleParts
 from factory.spec import Episode, SampleSpec
-from factory.speech.text import Transcripts, language
+from factory.speech import espeak_ng as espeak
+from factory.speech import prosody, vocal_targets
+from factory.speech.emotion_stage import Voice, emotion_stage
+from factory.speech.measure import ipa_syllables, speech_measure
+from factory.speech.text import Transcripts, banks, language
 
 LATENCY_S = 0.3     # speech starts at least this long after the stimulus onset
 TAIL_S = 0.2        # and ends at least this long before the episode ends
@@ -42,7 +53,8 @@ _DEFAULT_CHARS_PER_S = 14.0
 
 @dataclass(frozen=True)
 class Plan:
-    """One planned utterance: what is said, how (prosody ratios) and where it may go."""
+    """One planned utterance: what is said, how (prosody ratios for backends with prosody
+    controls) and by whom."""
 
     spec: SampleSpec
     text: str
@@ -53,12 +65,13 @@ class Plan:
 
 @dataclass
 class Rendered:
-    """A backend's output for one plan: neutral reference and emotional audio (float, mono)."""
+    """A backend's rendering of one plan (float, mono) and the speed change it already made
+    (eSpeak NG renders at the emotion's rate; the stage makes what is left)."""
 
-    reference: np.ndarray
     audio: np.ndarray
     sample_rate: int
     voice: str
+    tempo: float = 1.0
 
 
 def window(episode: Episode) -> tuple[float, float]:
@@ -83,6 +96,7 @@ class SpeechSettings(GeneratorSettings):
     text: Literal["neutral", "congruent"] = "neutral"
     text_model: Optional[str] = None         # transformers text-generation model for congruent scripts
     sample_rate: int = Field(16000, ge=8000, le=48000)
+    emotion_stage: bool = True               # the WORLD emotion stage (factory.speech.emotion_stage)
 
 
 class SpeechGenerator:
@@ -103,6 +117,8 @@ class SpeechGenerator:
         self.settings = settings
         self.sample_rate = int(settings.sample_rate)
         self.transcripts = Transcripts(settings.text, settings.text_model, getattr(settings, "device", "auto"))
+        self._references: dict[tuple[int, str], dict[str, Any]] = {}
+        self._syllables: dict[tuple[str, str], int | None] = {}
 
     # ------------------------------------------------------------ protocol
     def preflight(self, levels: Mapping[str, Sequence[Any]]) -> None:
@@ -126,8 +142,44 @@ class SpeechGenerator:
     def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
         """Speech and transcript of each spec, in order."""
         plans = [self.plan(spec) for spec in specs]
+        references = [self.reference(p) for p in plans]
+        syllables = self.syllables([(p.locale, p.text) for p in plans])
         rendered = self.render(plans)
-        return [self.finish(p, r) for p, r in zip(plans, rendered)]
+        return [self.finish(*args) for args in zip(plans, rendered, references, syllables)]
+
+    def reference(self, plan: Plan) -> dict[str, float]:
+        """The neutral reference of the plan's person: their neutral voice on the plan's own line
+        when it is one of the locale's neutral carrier lines, else their mean over those lines."""
+        person = self.person_reference(plan)
+        return person["lines"].get(plan.text, person["mean"])
+
+    def person_reference(self, plan: Plan) -> dict[str, Any]:
+        """A person's neutral voice on each neutral carrier line of the locale, through the stage
+        with nothing to change, measured (cached per process): ``{"lines": {text: measures},
+        "mean": measures}``."""
+        key = (plan.spec.identity_seed, plan.locale)
+        if key not in self._references:
+            lines = reference_plans(plan)
+            counts = self.syllables([(p.locale, p.text) for p in lines])
+            measures = {}
+            for p, r, n in zip(lines, self.render(lines), counts):
+                audio = self._prepare(r.audio, r.sample_rate)
+                if self.settings.emotion_stage:
+                    audio = self._trim(emotion_stage(audio, self.sample_rate, Voice(), p.spec.identity_rng("speech-voice")))
+                measures[p.text] = speech_measure(audio, self.sample_rate, n)
+            self._references[key] = {"lines": measures, "mean": average_measures(list(measures.values()))}
+        return self._references[key]
+
+    def syllables(self, lines: Sequence[tuple[str, str]]) -> list[int | None]:
+        """Syllables of each (locale, text): vowel groups of eSpeak NG's IPA of it (cached);
+        None where eSpeak NG has no voice for the locale."""
+        todo = sorted({ln for ln in lines if ln not in self._syllables})
+        for locale in sorted({loc for loc, _ in todo}):
+            texts = [t for loc, t in todo if loc == locale]
+            voice = espeak.voice_for(locale)
+            counts = [ipa_syllables(ipa) for ipa in espeak.phonemes(voice, texts)] if voice else [None] * len(texts)
+            self._syllables.update({(locale, t): n for t, n in zip(texts, counts)})
+        return [self._syllables[ln] for ln in lines]
 
     # ------------------------------------------------------------ backend hooks
     def supported_locales(self) -> list[str]:
@@ -146,7 +198,7 @@ class SpeechGenerator:
         """Backend-specific checks (model exists, device present); override."""
 
     def render(self, plans: Sequence[Plan]) -> list[Rendered]:
-        """Reference and emotional audio for each plan, in order; override."""
+        """One rendering per plan, in order; override."""
         raise NotImplementedError
 
     def utterance_seconds(self, locale: str, emotions: Sequence[str], lines: Sequence[str]) -> list[float]:
@@ -175,32 +227,39 @@ class SpeechGenerator:
         budget = (hi - lo) * slowest_rate([spec.emotion]) * _CHARS_PER_S.get(
             language(str(spec.get("locale", "en-US"))), _DEFAULT_CHARS_PER_S)
         text, source = self.transcripts.choose(spec, max_chars=max(8, int(budget)))
-        return Plan(spec, text, source, str(spec.get("locale", "en-US")),
-                    prosody.ratios(spec.emotion, spec.intensity))
+        return Plan(spec, text, source, str(spec.get("locale", "en-US")), prosody.ratios(spec.emotion, spec.intensity))
 
-    def finish(self, plan: Plan, rendered: Rendered) -> SampleParts:
-        """Measure, fit, place and encode one rendered utterance."""
-        reference = self._prepare(rendered.reference, rendered.sample_rate)
-        audio = reference if rendered.audio is rendered.reference else self._prepare(rendered.audio, rendered.sample_rate)
-        ref_measured = prosody.measure(reference, self.sample_rate)
-        syllables = ref_measured.pop("syllables")
-        audio, fitted = self._fit(audio, plan.spec.episode)
-        measured = dict(ref_measured) if audio is reference else prosody.measure(audio, self.sample_rate, syllables)
-        measured.pop("syllables", None)
-        target = prosody.targets(ref_measured, plan.ratios)
-        start = self._start(plan.spec, audio.size / self.sample_rate)
-        track = self._place(audio, start, plan.spec.episode.duration)
+    def finish(self, plan: Plan, rendered: Rendered, reference: dict[str, float],
+               syllables: int | None) -> SampleParts:
+        """Run the emotion stage, measure, fit, place and encode one rendered utterance."""
+        spec = plan.spec
+        audio = self._prepare(rendered.audio, rendered.sample_rate)
+        if self.settings.emotion_stage:
+            voice = vocal_targets.voice(spec.emotion, spec.intensity, reference, plan.ratios.rate / rendered.tempo)
+            audio = self._trim(emotion_stage(audio, self.sample_rate, voice, spec.rng("speech-voice")))
+        audio, fitted = self._fit(audio, spec.episode)
+        measured = speech_measure(audio, self.sample_rate, syllables)
+        target = vocal_targets.targets(spec.emotion, spec.intensity, reference)
+        relative = vocal_targets.relative(measured, reference)
+        start = self._start(spec, audio.size / self.sample_rate)
+        track = self._place(audio, start, spec.episode.duration)
         labels = {
             "backend": self.backend, "voice": rendered.voice, "locale": plan.locale,
             "text": plan.text, "text_source": plan.text_source,
             "start": round(start, 4), "end": round(start + audio.size / self.sample_rate, 4),
-            "sample_rate": self.sample_rate, "time_compression": round(fitted, 4), "syllables": syllables,
-            "target": _finite(target, 3), "measured": _finite(measured, 3),
-            "met": prosody.met(target, measured),
+            "sample_rate": self.sample_rate, "time_compression": round(fitted, 4),
+            "syllables": int(measured["syllables"]), "emotion_stage": bool(self.settings.emotion_stage),
+            "reference": _finite({k: reference[k] for k in REFERENCE_KEYS}, 3),
+            "target": _finite(target, 3), "measured": _finite(relative, 3),
+            "met": vocal_targets.met(target, relative),
         }
         labels["met_all"] = all(labels["met"].values())
         return SampleParts(files={"flac": encode_flac(track, self.sample_rate), "txt": plan.text.encode("utf-8")},
                            labels=labels)
+
+    def _trim(self, audio: np.ndarray) -> np.ndarray:
+        lo, hi = prosody.active_span(audio, self.sample_rate)
+        return audio[lo:hi]
 
     def _prepare(self, audio: np.ndarray, sr: int) -> np.ndarray:
         """Mono float32 at the dataset's rate, silence trimmed."""
@@ -235,6 +294,27 @@ class SpeechGenerator:
         seg = audio[: max(0, n - i)]
         track[i:i + seg.size] = seg
         return track
+
+
+REFERENCE_KEYS = ("f0_mean_hz", "f0_mean_st", "f0_sd_st", "f0_range_st", "level_db", "rate_syl_s",
+                  "alpha_ratio_db", "hammarberg_db", "hnr_db", "jitter_pct", "shimmer_db")
+
+
+def reference_plans(plan: Plan) -> list[Plan]:
+    """The plans of a person's neutral reference: every neutral carrier line of the plan's
+    locale, neutral, seeded from the person."""
+    spec = replace(plan.spec, sample_id=f"{plan.spec.identity}-reference", emotion="neutral", intensity=0.0,
+                   seed=plan.spec.identity_seed)
+    neutral = prosody.ratios("neutral", 0.0)
+    return [Plan(spec, line, "reference", plan.locale, neutral) for line in banks()["neutral"][language(plan.locale)]]
+
+
+def average_measures(measures: Sequence[dict[str, float]]) -> dict[str, float]:
+    """The mean of each measure over several utterances (NaN-aware); F0 mean in semitones."""
+    out = {k: float(np.nanmean([m[k] for m in measures])) if any(math.isfinite(m[k]) for m in measures)
+           else float("nan") for k in measures[0]}
+    out["f0_mean_hz"] = 27.5 * 2 ** (out["f0_mean_st"] / 12)
+    return out
 
 
 def encode_flac(audio: np.ndarray, sample_rate: int) -> bytes:

@@ -8,15 +8,18 @@ pitch flutter imitates an older voice), a personal pitch level (+-3.5 % s.d.; th
 literature: women's F0 falls with age, men's rises slightly after 60, and older adults speak
 ~10 % slower): see `age_factors`.
 
-Emotion. The emotion's `VOCAL` ratios at the sample's intensity (`factory.speech.prosody.ratios`)
-are mapped onto eSpeak NG's parameters: pitch level through its exponential pitch table
-(parameter 50 is the voice's own pitch) with a measured gain (`PITCH_GAIN`; F0 ratios above
-about x1.6 are out of eSpeak NG's reach and show up as unmet targets), pitch range linearly (50 = the
-voice's own), rate in words per minute, volume as linear amplitude. Volume starts at 60 so
-that +6 dB (anger) does not clip.
+Emotion. eSpeak NG sets what it sets well, the speaking rate (words per minute, from the
+emotion's `VOCAL` rate at the sample's intensity); the emotion stage
+(`factory.speech.emotion_stage`) makes the rest: F0 level, range and contour, level and voice
+quality. eSpeak NG's own pitch also changes its spectral balance and caps near x1.6, so the stage
+starts from the voice's neutral pitch. With ``emotion_stage: false`` eSpeak NG's parameters
+carry all of the prosody, as before the stage existed: pitch level through its exponential
+pitch table (parameter 50 is the voice's own pitch) with a measured gain (`PITCH_GAIN`),
+pitch range linearly (50 = the voice's own), volume as linear amplitude (from 45, about
+-26 dBFS, so +6 dB does not clip).
 
-Determinism. All of a shard's utterances (each sample's neutral reference, then its emotional
-rendering) go through one `factory.speech.espeak_ng.synthesize` call, a fresh seeded child process.
+Determinism. All of a shard's utterances (each person's neutral reference first, then every
+sample) go through one `factory.speech.espeak_ng.synthesize` call, a fresh seeded child process.
 """
 from __future__ import annotations
 
@@ -28,23 +31,14 @@ import numpy as np
 
 from factory.speech import espeak_ng as espeak
 from factory.speech.base import Plan, Rendered, SpeechGenerator, slowest_rate
+from factory.speech.espeak_ng import LOCALE_VOICES
 from factory.speech.prosody import Ratios, active_span
 from factory.spec import SampleSpec
 
-# BCP-47 locale -> eSpeak NG language voice. Bare languages map to their main locale.
-LOCALE_VOICES: dict[str, str] = {
-    "en-US": "en-us", "en-GB": "en", "en": "en-us",
-    "es-ES": "es", "es-MX": "es-419", "es-419": "es-419", "es": "es",
-    "fr-FR": "fr", "fr": "fr", "de-DE": "de", "de": "de", "it-IT": "it", "it": "it",
-    "pt-PT": "pt", "pt-BR": "pt-br", "pt": "pt", "nl-NL": "nl", "nl": "nl",
-    "ru-RU": "ru", "ru": "ru", "tr-TR": "tr", "tr": "tr", "id-ID": "id", "id": "id",
-    "sw-KE": "sw", "sw-TZ": "sw", "sw": "sw", "hi-IN": "hi", "hi": "hi",
-    "ar-EG": "ar", "ar-SA": "ar", "ar": "ar", "zh-CN": "cmn", "zh": "cmn",
-}
 MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
 FEMALE_VARIANTS = ("f1", "f2", "f3", "f4", "f5")
 BASE_RATE_WPM = 175
-BASE_VOLUME = 60
+BASE_VOLUME = 45           # about -26 dBFS: room for +6 dB (anger) below full scale
 # Measured: eSpeak NG's mean F0 moves as ``2 ** (0.72 * (p - 50) / 50)`` with its pitch parameter
 # p (its pitch table alone would give exponent 1; intonation contours dilute it), saturating
 # near x1.63 at p = 100. We divide by this gain so ratios land on target.
@@ -115,23 +109,18 @@ class EspeakSpeechGenerator(SpeechGenerator):
         return {**super().versions(), "espeak-ng": espeak.library_version()}
 
     def render(self, plans: Sequence[Plan]) -> list[Rendered]:
-        """Reference and emotional renderings of the shard, in one seeded child process."""
-        calls, slots = [], []
-        neutral = Ratios(1.0, 1.0, 1.0, 0.0)
+        """Every plan of the shard in one seeded child process: at the emotion's rate (the stage
+        does the rest), or with all of eSpeak NG's own prosody when the stage is off."""
+        calls, names = [], []
         for p in plans:
             person = voice_identity(p.spec)
             voice = LOCALE_VOICES[p.locale]
-            calls.append(utterance(voice, person, p.text, neutral))
-            same = p.ratios == neutral
-            if not same:
-                calls.append(utterance(voice, person, p.text, p.ratios))
-            slots.append((len(calls) - (1 if same else 2), same, f"{voice}+{person.variant}"))
-        pcm = [np.frombuffer(b, dtype="<i2").astype(np.float32) / 32768.0 for b in espeak.synthesize(calls)]
-        out = []
-        for i, same, name in slots:
-            ref = pcm[i]
-            out.append(Rendered(ref, ref if same else pcm[i + 1], espeak.SAMPLE_RATE, name))
-        return out
+            own = Ratios(1.0, 1.0, p.ratios.rate, 0.0) if self.settings.emotion_stage else p.ratios
+            calls.append(utterance(voice, person, p.text, own))
+            names.append(f"{voice}+{person.variant}")
+        pcm = espeak.synthesize(calls)
+        return [Rendered(np.frombuffer(b, dtype="<i2").astype(np.float32) / 32768.0, espeak.SAMPLE_RATE, name,
+                         tempo=p.ratios.rate) for b, name, p in zip(pcm, names, plans)]
 
     def utterance_seconds(self, locale: str, emotions: Sequence[str], lines: Sequence[str]) -> list[float]:
         """Measured: each line rendered by the slowest person at the slowest emotion."""

@@ -22,9 +22,28 @@ SAMPLE_RATE = 22050          # eSpeak NG's native output rate
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000
 _CHARS_UTF8 = 1
+_PHONEMES_IPA = 0x02
 _PARAM = {"rate": 1, "volume": 2, "pitch": 3, "range": 4}
 _SEED = 1234
 _HEADER = struct.Struct("<cI")   # tag (b"A" audio, b"E" error), payload length
+
+
+# BCP-47 locale -> eSpeak NG language voice. Bare languages map to their main locale.
+LOCALE_VOICES: dict[str, str] = {
+    "en-US": "en-us", "en-GB": "en", "en": "en-us",
+    "es-ES": "es", "es-MX": "es-419", "es-419": "es-419", "es": "es",
+    "fr-FR": "fr", "fr": "fr", "de-DE": "de", "de": "de", "it-IT": "it", "it": "it",
+    "pt-PT": "pt", "pt-BR": "pt-br", "pt": "pt", "nl-NL": "nl", "nl": "nl",
+    "ru-RU": "ru", "ru": "ru", "tr-TR": "tr", "tr": "tr", "id-ID": "id", "id": "id",
+    "sw-KE": "sw", "sw-TZ": "sw", "sw": "sw", "hi-IN": "hi", "hi": "hi",
+    "ar-EG": "ar", "ar-SA": "ar", "ar": "ar", "zh-CN": "cmn", "zh": "cmn",
+}
+
+
+def voice_for(locale: str) -> str | None:
+    """The eSpeak NG language voice of a BCP-47 locale (its language's, failing that), or None."""
+    lang = locale.split("-")[0]
+    return LOCALE_VOICES.get(locale) or LOCALE_VOICES.get(lang) or (lang.lower() if lang.lower() in language_voices() else None)
 
 
 @dataclass(frozen=True)
@@ -76,15 +95,27 @@ def synthesize(utterances: Sequence[Utterance]) -> list[bytes]:
 
     The result depends only on the sequence given (the child is seeded identically each time).
     """
+    return _in_child(lambda engine: (engine.render(u) for u in utterances), len(utterances))
+
+
+def phonemes(voice: str, texts: Sequence[str]) -> list[str]:
+    """eSpeak NG's IPA transcription of each text in language voice `voice` (``en-us``), in a
+    fresh forked process."""
+    return [b.decode("utf-8") for b in
+            _in_child(lambda engine: (engine.phonemes(voice, t).encode("utf-8") for t in texts), len(texts))]
+
+
+def _in_child(job, count: int) -> list[bytes]:
+    """Run `job(engine)` (an iterable of byte strings) in a forked child; its `count` results."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: never returns
         os.close(read_fd)
-        _child(utterances, write_fd)
+        _child(job, write_fd)
     os.close(write_fd)
     try:
         with os.fdopen(read_fd, "rb") as pipe:
-            out = [_read_frame(pipe) for _ in utterances]
+            out = [_read_frame(pipe) for _ in range(count)]
     finally:
         _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
@@ -103,14 +134,16 @@ def _read_frame(pipe) -> bytes:
     return payload
 
 
-def _child(utterances: Sequence[Utterance], fd: int) -> None:
+def _child(job, fd: int) -> None:
     code = 0
     try:
         with os.fdopen(fd, "wb") as pipe:
-            engine = _Engine()
-            for utt in utterances:
+            results = job(_Engine())
+            while True:
                 try:
-                    payload, tag = engine.render(utt), b"A"
+                    payload, tag = next(results), b"A"
+                except StopIteration:
+                    break
                 except ValueError as exc:
                     payload, tag = str(exc).encode("utf-8"), b"E"
                 pipe.write(_HEADER.pack(tag, len(payload)))
@@ -136,6 +169,8 @@ class _Engine:
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         self.lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        self.lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        self.lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
         self.lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
                                           ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
         rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path().encode(), _INITIALIZE_DONT_EXIT)
@@ -150,6 +185,17 @@ class _Engine:
         if wav and n > 0:
             self.buf += ctypes.string_at(wav, 2 * n)
         return 0
+
+    def phonemes(self, voice: str, text: str) -> str:
+        """IPA of `text`, clause by clause (the library advances the text pointer)."""
+        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise ValueError(f"no voice {voice!r}")
+        buf = ctypes.create_string_buffer(text.encode("utf-8") + b"\0")
+        pointer = ctypes.c_char_p(ctypes.addressof(buf))
+        clauses = []
+        while pointer.value:
+            clauses.append(self.lib.espeak_TextToPhonemes(ctypes.byref(pointer), _CHARS_UTF8, _PHONEMES_IPA) or b"")
+        return " ".join(c.decode("utf-8", "replace") for c in clauses)
 
     def render(self, utt: Utterance) -> bytes:
         if self.lib.espeak_SetVoiceByName(utt.voice.encode()) != 0:

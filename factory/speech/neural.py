@@ -1,9 +1,9 @@
 """What the neural speech backends (transformers, Coqui TTS) share.
 
 A neural model speaks one voice per speaker and has no prosody controls of its own we can rely
-on, so: the model's (seeded) output is the neutral *reference*; the emotional rendering is the
-reference moved toward the emotion's targets by `factory.speech.prosody.transform` (when the recipe's
-``prosody_transform`` is on, the default), and both are measured like any other backend's.
+on, so its (seeded) output is neutral speech, and the emotion stage every backend shares
+(`factory.speech.emotion_stage`, on unless the recipe says ``emotion_stage: false``) makes all
+of the emotion: F0, tempo, level and voice quality.
 
 Models: ``model`` serves every locale; ``models`` (locale -> id or path) overrides it per
 locale, e.g. one MMS VITS model per language. Each is resolved to a local path in preflight
@@ -22,7 +22,7 @@ from factory.speech.base import Plan, Rendered, SpeechGenerator, SpeechSettings
 from factory.spec import SampleSpec
 from factory.speech.text import banks
 
-REFERENCE_PEAK = 0.4   # the reference is normalized to this peak, leaving room for +6 dB
+REFERENCE_LEVEL_DB = -26.0   # model output is normalized to this active level, dBFS
 
 
 class NeuralSpeechSettings(SpeechSettings):
@@ -30,13 +30,12 @@ class NeuralSpeechSettings(SpeechSettings):
 
     model: Optional[str] = None              # model id or local path, every locale
     models: dict[str, str] = Field(default_factory=dict)  # locale -> model id/path (overrides `model`)
-    prosody_transform: bool = True           # pitch-shift/time-stretch to the emotion's targets
     speaker: Optional[str] = None            # multi-speaker models: a fixed speaker (default: one per identity)
     device: str = "auto"
 
 
 class NeuralSpeechGenerator(SpeechGenerator):
-    """Base of the neural backends: model per locale, seeding, speaker per identity, transform."""
+    """Base of the neural backends: model per locale, seeding, speaker per identity."""
 
     Settings = NeuralSpeechSettings
     model_keys = ("model", "text_model", "models")
@@ -115,7 +114,7 @@ class NeuralSpeechGenerator(SpeechGenerator):
         return names[int(spec.identity_rng("voice").integers(len(names)))]
 
     def render(self, plans: Sequence[Plan]) -> list[Rendered]:
-        """Seeded model output as reference, transformed toward the emotion's targets."""
+        """Seeded model output, its silences trimmed and its level normalized."""
         import torch
         out = []
         for plan in plans:
@@ -123,14 +122,10 @@ class NeuralSpeechGenerator(SpeechGenerator):
             speaker = self.speaker_for(plan.spec, model)
             torch.manual_seed(int(plan.spec.rng("speech").integers(2**31 - 1)))
             audio, sr = self.speak(model, plan.text, speaker, plan.locale)
-            reference = np.asarray(audio, dtype=np.float32).reshape(-1)
-            lo, hi = prosody.active_span(reference, sr)        # transform the utterance, not its silences
-            reference = _normalize(reference[lo:hi])
-            emotional = reference
-            if self.settings.prosody_transform and plan.ratios != prosody.Ratios(1.0, 1.0, 1.0, 0.0):
-                emotional = prosody.transform(reference, sr, plan.ratios)
+            audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+            lo, hi = prosody.active_span(audio, sr)
             voice = f"{ref}:{speaker}" if speaker else ref
-            out.append(Rendered(reference, emotional, sr, voice))
+            out.append(Rendered(_normalize(audio[lo:hi], sr), sr, voice))
         return out
 
     def device(self) -> str:
@@ -138,6 +133,9 @@ class NeuralSpeechGenerator(SpeechGenerator):
         from factory.models import pick_device
         return pick_device(self.settings.device, "modalities.speech.device")
 
-def _normalize(audio: np.ndarray) -> np.ndarray:
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    return audio * (REFERENCE_PEAK / peak) if peak > 0 else audio
+def _normalize(audio: np.ndarray, sr: int) -> np.ndarray:
+    """`audio` at `REFERENCE_LEVEL_DB` (active RMS), the level eSpeak NG speaks at, leaving room
+    for +6 dB below full scale."""
+    lo, hi = prosody.active_span(audio, sr)
+    rms = float(np.sqrt(np.mean(audio[lo:hi] ** 2))) if hi > lo else 0.0
+    return audio * (10 ** (REFERENCE_LEVEL_DB / 20) / rms) if rms > 0 else audio
