@@ -46,7 +46,7 @@ def person_profile(spec: SampleSpec, variability: str) -> dict[str, Any]:
     return {"base": base, "gains": gains, "deviation": deviation, "responder": responder,
             "low_reactor": low_reactor, "rsa": rsa, "pulse_arrival": pulse_arrival,
             "ecg_gain": math.exp(0.3 * traits.standard_normal()),
-            "ecg_waves": [ECG_WAVES[i] * math.exp(ECG_WAVES_SD[i] * traits.standard_normal()) for i in range(3)],
+            "ecg_waves": [ECG_WAVES[i] * math.exp(ECG_WAVES_SD[i] * traits.standard_normal()) for i in range(len(ECG_WAVES))],
             "ppg_diastolic": float(np.clip(PPG_DIASTOLIC * math.exp(0.25 * traits.standard_normal()), 0.1, 0.7))}
 
 
