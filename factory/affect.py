@@ -280,7 +280,10 @@ ECG_RESP_AMPLITUDE = 0.08
 # - T width: Tpeak-Tend 92-94 ms, independent of heart rate (Haarmark et al. 2010); for ecgsyn's
 #   Gaussian T the tangent method gives Tpeak-Tend = 2 SD, so SD ~46 ms = 0.73 of ecgsyn's 64 ms
 #   at 60 bpm.
-# P size, QRS sharpness and all log-SDs *chosen*; checked against real ECG by benchmarks/realism.py.
+# - Between persons: T amplitude differs ~25 % by sex and 10-15 % per age band (Gamble et al. 1995),
+#   lead placement and R amplitude add more: T log-SD 0.3 *chosen*.
+# P size, QRS sharpness and the other log-SDs *chosen*. benchmarks/realism.py compares the result
+# with one real recording; it is not fitted to it (docs/benchmarks.md, ECG IQR / SD).
 ECG_WAVES = (0.7, 0.52, 0.45, 0.73)
 ECG_WAVES_SD = (0.2, 0.3, 0.1, 0.1)
 # PPG diastolic peak height relative to the systolic one: varies between persons and falls with
