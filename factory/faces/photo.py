@@ -29,7 +29,7 @@ SENSOR_NOISE = 1.6     # sensor noise, SD in 8-bit sRGB steps
 LENS = ImageFilter.Kernel((3, 3), (1, 2, 1, 2, 4, 2, 1, 2, 1), scale=16)   # lens softness (binomial, ~0.7 px)
 SKIN_SPECULAR = 0.09   # peak specular of skin (times the map: T-zone, lips, oiliness)
 SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
-AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.8, (0.5, 4.5)
+AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.8, (0.5, 8.0)
 
 
 @dataclass(frozen=True)
@@ -324,7 +324,7 @@ def _eyes(person: Person, local: np.ndarray, face: np.ndarray):
     albedo = albedo * (1 - pupil) + 0.005 * pupil
     lid = face[[159, 386], 1]
     top = np.where(local[:, 0] < 0, lid[0], lid[1])
-    occlusion = 0.5 * np.clip(0.25 + 0.75 * (local[:, 1] - top) / 0.45, 0.25, 1.0)   # in the socket
+    occlusion = 0.8 * np.clip(0.3 + 0.7 * (local[:, 1] - top) / 0.18, 0.3, 1.0)   # lid shadow, in the socket
     spec = np.full(len(d), 0.9)
     shininess = np.full(len(d), 400.0)
     return albedo, spec, shininess, occlusion
