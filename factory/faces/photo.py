@@ -29,7 +29,7 @@ SENSOR_NOISE = 1.6     # sensor noise, SD in 8-bit sRGB steps
 LENS = ImageFilter.Kernel((3, 3), (1, 2, 1, 2, 4, 2, 1, 2, 1), scale=16)   # lens softness (binomial, ~0.7 px)
 SKIN_SPECULAR = 0.09   # peak specular of skin (times the map: T-zone, lips, oiliness)
 SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
-AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.8, (0.5, 8.0)
+AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.9, (0.5, 8.0)
 
 
 @dataclass(frozen=True)
@@ -359,21 +359,25 @@ def _mouth(person: Person, local: np.ndarray, face: np.ndarray):
 
 
 def _light(albedo, spec, shininess, occlusion, n, lit, lighting: Lighting, skinlike) -> np.ndarray:
-    """Wrapped Lambert (wider in red: light scattered under skin) plus Blinn-Phong specular."""
-    view = np.array([0.0, 0.0, 1.0])
+    """Wrapped Lambert (wider in red: light scattered under skin) plus Blinn-Phong specular,
+    in float32 (8-bit output needs no more)."""
+    f32 = np.float32
+    albedo, spec, shininess, occlusion, n = (np.asarray(x, f32) for x in (albedo, spec, shininess, occlusion, n))
+    lit = np.asarray(lit, f32)
+    view = np.array([0.0, 0.0, 1.0], f32)
     out = np.zeros_like(albedo)
-    wrap = np.where(skinlike[:, None], np.array([0.3, 0.18, 0.12]), 0.05)
-    up = 0.65 + 0.35 * np.clip(-n[:, 1], -1, 1)
-    out += albedo * (lighting.ambient * occlusion * up)[:, None]
-    for light, shadow in ((lighting.key, lit), (lighting.fill, 1.0)):
-        d = np.array(light.direction)
-        c = np.array(light.colour)
+    wrap = np.where(skinlike[:, None], np.array([0.3, 0.18, 0.12], f32), f32(0.05))
+    up = f32(0.65) + f32(0.35) * np.clip(-n[:, 1], -1, 1)
+    out += albedo * (f32(lighting.ambient) * occlusion * up)[:, None]
+    for light, shadow in ((lighting.key, lit), (lighting.fill, f32(1.0))):
+        d = np.array(light.direction, f32)
+        c = np.array(light.colour, f32)
         ndl = n @ d
         diffuse = np.clip((ndl[:, None] + wrap) / (1 + wrap), 0, None)
-        shade = np.broadcast_to(shadow, ndl.shape) * (0.35 + 0.65 * occlusion)
+        shade = np.broadcast_to(shadow, ndl.shape) * (f32(0.35) + f32(0.65) * occlusion)
         out += albedo * diffuse * c * shade[:, None]
         h = (d + view) / np.linalg.norm(d + view)
         nh = np.clip(n @ h, 0, 1)
-        fresnel = 1 + 2.0 * (1 - np.clip(n @ view, 0, 1)) ** 5
+        fresnel = 1 + f32(2.0) * (1 - np.clip(n @ view, 0, 1)) ** 5
         out += (spec * fresnel * nh ** shininess * (ndl > 0) * shade)[:, None] * c
     return out

@@ -38,8 +38,8 @@ def rasterize(xy: np.ndarray, depth: np.ndarray, triangles: np.ndarray, size: in
     x0, y0 = p[:, 0, 0], p[:, 0, 1]
     e1, e2 = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
     area = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-    lo = np.floor(p.min(axis=1) - 0.5)
-    hi = np.ceil(p.max(axis=1) - 0.5)
+    lo = np.floor(np.minimum(np.minimum(p[:, 0], p[:, 1]), p[:, 2]) - 0.5)
+    hi = np.ceil(np.maximum(np.maximum(p[:, 0], p[:, 1]), p[:, 2]) - 0.5)
     keep = np.flatnonzero((area > 1e-9) & (hi >= 0).all(1) & (lo <= size - 1).all(1))
     lo = np.clip(lo[keep], 0, size - 1).astype(np.int32)
     hi = np.clip(hi[keep], 0, size - 1).astype(np.int32)
@@ -56,9 +56,9 @@ def rasterize(xy: np.ndarray, depth: np.ndarray, triangles: np.ndarray, size: in
     n = w * (hi[:, 1] - lo[:, 1] + 1)
     tri = np.repeat(np.arange(len(keep), dtype=np.int32), n)
     offset = np.arange(int(n.sum()), dtype=np.int32) - np.repeat((np.cumsum(n) - n).astype(np.int32), n)
-    wt = w[tri]
-    px = lo[tri, 0] + offset % wt
-    py = lo[tri, 1] + offset // wt
+    oy, ox = np.divmod(offset, w[tri])
+    px = lo[:, 0][tri] + ox
+    py = lo[:, 1][tri] + oy
     cx, cy = px.astype(np.float32) + 0.5, py.astype(np.float32) + 0.5
     b1 = a1[tri] * cx + c1[tri] * cy + k1[tri]
     b2 = a2[tri] * cx + c2[tri] * cy + k2[tri]
