@@ -28,6 +28,7 @@ CREASE_AUS = (1, 2, 4, 6, 9, 10, 12, 14, 15)
 SENSOR_NOISE = 1.6     # sensor noise, SD in 8-bit sRGB steps
 LENS = ImageFilter.Kernel((3, 3), (1, 2, 1, 2, 4, 2, 1, 2, 1), scale=16)   # lens softness (binomial, ~0.7 px)
 SKIN_SPECULAR = 0.09   # peak specular of skin (times the map: T-zone, lips, oiliness)
+SKIN_SHEEN, SHEEN_EXPONENT = 0.35, 6.0   # broad second specular lobe of skin, relative to the sharp one
 SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
 AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.9, (0.5, 8.0)
 
@@ -342,7 +343,7 @@ def _eye_normals(local: np.ndarray, face: np.ndarray) -> np.ndarray:
 def _mouth(person: Person, local: np.ndarray, face: np.ndarray):
     """Mouth interior: upper teeth fixed to the skull, lower teeth riding on the jaw, dark cavity."""
     x, y = local[:, 0] - face[13, 0], local[:, 1]
-    lower_edge = face[14, 1] - 0.3
+    lower_edge = person.face[14, 1] - 0.3 + face[152, 1] - person.face[152, 1]   # lower incisors ride on the jaw (chin)
     curve = 0.12 * (x / 1.5) ** 2
     upper = (y < person.teeth_top - curve) & (np.abs(x) < 2.3)
     lower = (y > lower_edge + curve) & (np.abs(x) < 2.0)
@@ -354,17 +355,20 @@ def _mouth(person: Person, local: np.ndarray, face: np.ndarray):
     albedo = tooth * teeth[:, None] + cavity * (1 - teeth[:, None])
     spec = 0.25 * teeth
     depth = np.clip(np.abs(x) / 2.5, 0, 1)
-    occlusion = (0.75 - 0.35 * depth) * teeth + 0.35 * (1 - teeth)
+    occlusion = (0.75 - 0.35 * depth) * teeth + 0.04 * (1 - teeth)     # a deep cavity: almost no light
     return albedo, spec, occlusion
 
 
 def _light(albedo, spec, shininess, occlusion, n, lit, lighting: Lighting, skinlike) -> np.ndarray:
     """Wrapped Lambert (wider in red: light scattered under skin) plus Blinn-Phong specular,
+    two lobes on skin (a sharp one and a broad sheen, as measured skin reflectance has: the
+    sheen does not depend on albedo, so it carves the form of dark skin as photographs show),
     in float32 (8-bit output needs no more)."""
     f32 = np.float32
     albedo, spec, shininess, occlusion, n = (np.asarray(x, f32) for x in (albedo, spec, shininess, occlusion, n))
     lit = np.asarray(lit, f32)
     view = np.array([0.0, 0.0, 1.0], f32)
+    sheen = np.where(skinlike, f32(SKIN_SHEEN), f32(0.0))
     out = np.zeros_like(albedo)
     wrap = np.where(skinlike[:, None], np.array([0.3, 0.18, 0.12], f32), f32(0.05))
     up = f32(0.65) + f32(0.35) * np.clip(-n[:, 1], -1, 1)
@@ -379,5 +383,6 @@ def _light(albedo, spec, shininess, occlusion, n, lit, lighting: Lighting, skinl
         h = (d + view) / np.linalg.norm(d + view)
         nh = np.clip(n @ h, 0, 1)
         fresnel = 1 + f32(2.0) * (1 - np.clip(n @ view, 0, 1)) ** 5
-        out += (spec * fresnel * nh ** shininess * (ndl > 0) * shade)[:, None] * c
+        lobes = nh ** shininess + sheen * nh ** f32(SHEEN_EXPONENT)
+        out += (spec * fresnel * lobes * (ndl > 0) * shade)[:, None] * c
     return out
