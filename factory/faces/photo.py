@@ -18,7 +18,7 @@ from factory.faces.mesh import (IBUG68, IRIS, N_VERTICES, cavity_occlusion, expr
 from factory.faces.raster import Fragments, rasterize
 from factory.faces.scene import (EAR, EYE, HAIR_BACK, MOUTH, NECK, SCALP, SHIRT, SKIN, Solid, build_solid,
                                  face_triangles, fan_centres)
-from factory.faces.texture import SkinMaps, crease_maps, linear_to_srgb, sample, skin_maps, srgb_to_linear
+from factory.faces.texture import TEXEL, SkinMaps, crease_maps, linear_to_srgb, sample, skin_maps, srgb_to_linear
 
 PIVOT = np.array([0.0, 4.0, -7.0])       # head rotates about the top of the neck, cm
 AIM = np.array([0.0, 3.0, 0.0])          # the point the camera centres, cm (below the eyes)
@@ -97,8 +97,19 @@ class Person:
 
     @cached_property
     def creases(self) -> dict[int, np.ndarray]:
-        """This person's crease height maps per AU (deeper with age)."""
-        return {au: m * (1 + 0.3 * self.identity.wrinkles) for au, m in crease_maps().items()}
+        """This person's crease relief per AU (deeper with age): height and its x, y gradients
+        stacked (rows, cols, 3); relief is linear in the AUs, so these add."""
+        return {au: _relief(m * (1 + 0.3 * self.identity.wrinkles)) for au, m in crease_maps().items()}
+
+    @cached_property
+    def relief(self) -> np.ndarray:
+        """The static skin relief (pores, age lines): height and gradients, (rows, cols, 3)."""
+        return _relief(self.maps.height)
+
+    @cached_property
+    def surface(self) -> np.ndarray:
+        """Albedo and specular strength stacked, (rows, cols, 4)."""
+        return np.dstack([self.maps.albedo, self.maps.specular])
 
     def expression(self, aus: dict[int, float], unilateral: str | None) -> np.ndarray:
         """Mesh vertices (478, 3) of this face showing `aus`, head frame."""
@@ -236,6 +247,12 @@ TONE_RANGE = 2.5
 _TONE = np.round(linear_to_srgb(_film(np.linspace(0.0, TONE_RANGE, 8192))) * 255).astype(np.uint8)  # linear -> sRGB
 
 
+def _relief(height: np.ndarray) -> np.ndarray:
+    """A height map (cm) and its x, y gradients (per cm) stacked, (rows, cols, 3)."""
+    gy, gx = np.gradient(height, TEXEL)
+    return np.dstack([height, gx, gy])
+
+
 def _solid_normals(solid: Solid) -> np.ndarray:
     v, t = solid.vertices, solid.triangles
     p = v[t]
@@ -258,13 +275,12 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
     skin = srgb_to_linear(np.array(person.identity.skin) / 255.0)
     face_px = mat == SKIN
     if face_px.any():
-        height = maps.height.copy()
+        relief = person.relief
         for au in CREASE_AUS:
             a = aus.get(au, 0.0)
             if a > 0.02:
-                height += a * person.creases[au]
-        gy, gx = np.gradient(height, 0.125)
-        t = sample(np.dstack([maps.albedo, maps.specular, height, gx, gy]), uv[face_px])
+                relief = relief + a * person.creases[au]
+        t = np.hstack([sample(person.surface, uv[face_px]), sample(relief, uv[face_px])])
         albedo[face_px] = t[:, :3]
         spec[face_px] = SKIN_SPECULAR * t[:, 3]
         bump = np.column_stack([t[:, 5], t[:, 6], np.zeros(len(t))]) @ rot.T
