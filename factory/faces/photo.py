@@ -109,7 +109,7 @@ class Person:
     @cached_property
     def surface(self) -> np.ndarray:
         """Albedo and specular strength stacked, (rows, cols, 4)."""
-        return np.dstack([self.maps.albedo, self.maps.specular])
+        return np.dstack([self.maps.albedo, self.maps.specular]).astype(np.float32)
 
     def expression(self, aus: dict[int, float], unilateral: str | None) -> np.ndarray:
         """Mesh vertices (478, 3) of this face showing `aus`, head frame."""
@@ -225,7 +225,7 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     tris = person.triangles
     frags = rasterize(xy, world[:, 2], tris, size)
     mat = person.material[frags.triangle]
-    a = frags.interpolate(tris, np.hstack([normals, person.uv, verts, world, cavity[:, None]]))
+    a = frags.interpolate(tris, np.hstack([normals, person.uv, verts, world, cavity[:, None]]).astype(np.float32))
     n, uv, local, points, ao = a[:, :3] @ rot.T, a[:, 3:5], a[:, 5:8], a[:, 8:11], a[:, 11]
     n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-12
     lit = _shadow(world, person.shadow_triangles, points, np.array(lighting.key.direction))
@@ -250,7 +250,7 @@ _TONE = np.round(linear_to_srgb(_film(np.linspace(0.0, TONE_RANGE, 8192))) * 255
 def _relief(height: np.ndarray) -> np.ndarray:
     """A height map (cm) and its x, y gradients (per cm) stacked, (rows, cols, 3)."""
     gy, gx = np.gradient(height, TEXEL)
-    return np.dstack([height, gx, gy])
+    return np.dstack([height, gx, gy]).astype(np.float32)
 
 
 def _solid_normals(solid: Solid) -> np.ndarray:

@@ -20,7 +20,7 @@ class Fragments:
     size: int
     pixel: np.ndarray        # (n,) flat pixel index y * size + x
     triangle: np.ndarray     # (n,) index into the triangle array
-    weights: np.ndarray      # (n, 3) barycentric weights, rows sum to 1
+    weights: np.ndarray      # (n, 3) barycentric weights (float32), rows sum to 1
 
     def interpolate(self, triangles: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Per-vertex `values` (V,) or (V, k) interpolated at every fragment -> (n,) or (n, k)."""
@@ -76,10 +76,10 @@ def rasterize(xy: np.ndarray, depth: np.ndarray, triangles: np.ndarray, size: in
     b1 = a1[tri] * cx + c1[tri] * cyf + k1[tri]
     b2 = a2[tri] * cx + c2[tri] * cyf + k2[tri]
     inside = np.flatnonzero((b1 >= -1e-5) & (b2 >= -1e-5) & (b1 + b2 <= 1 + 1e-5))
-    tri, b1, b2 = tri[inside], b1[inside].astype(np.float64), b2[inside].astype(np.float64)
+    tri, b1, b2 = tri[inside], b1[inside], b2[inside]
     pixel = py[inside].astype(np.int64) * size + px[inside]
     t = triangles[keep[tri]]
-    z = depth[t[:, 0]] + b1 * (depth[t[:, 1]] - depth[t[:, 0]]) + b2 * (depth[t[:, 2]] - depth[t[:, 0]])
+    z = depth[t[:, 0]] + b1 * (depth[t[:, 1]] - depth[t[:, 0]]) + b2 * (depth[t[:, 2]] - depth[t[:, 0]])  # float64
     near = np.round((z.max() - z) / (np.ptp(z) + 1e-12) * DEPTH_LEVELS).astype(np.int64)   # 0 = nearest
     zbuf = np.full(size * size, DEPTH_LEVELS + 1, np.int64)
     np.minimum.at(zbuf, pixel, near)
