@@ -30,7 +30,7 @@ LENS = ImageFilter.Kernel((3, 3), (1, 2, 1, 2, 4, 2, 1, 2, 1), scale=16)   # len
 SKIN_SPECULAR = 0.09   # peak specular of skin (times the map: T-zone, lips, oiliness)
 SKIN_SHEEN, SHEEN_EXPONENT = 0.35, 6.0   # broad second specular lobe of skin, relative to the sharp one
 SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
-AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.9, (0.5, 8.0)
+AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.26, 0.9, (0.5, 8.0)
 
 
 @dataclass(frozen=True)
@@ -299,8 +299,8 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
     if hair.any():
         h = hair > 0
         s = person.strands
-        sx = ((np.arctan2(local[h, 0], local[h, 2] + 7.0) / np.pi * 48) % 96).astype(np.int64)
-        sy = ((local[h, 1] * 2.5) % 96).astype(np.int64)
+        sx = np.floor(np.arctan2(local[h, 0], local[h, 2] + 7.0) / np.pi * 48).astype(np.int64) % 96
+        sy = np.floor(local[h, 1] * 2.5).astype(np.int64) % 96
         strand = s[sy, sx]
         hc = person.hair * (1 + 0.28 * strand)[:, None]
         w = hair[h][:, None]
