@@ -149,6 +149,9 @@ def judged_rows(faces: list[dict]) -> list[dict]:
         rows.append({"benchmark": f"{emotion}: recall", "value": f"{accuracy(items):.2f}",
                      "detail": f"{len(items)} faces; read as {top}"})
     tone_acc = [accuracy(v) for v in by_tone.values()]
+    light = [f for f in faces if f["tone"] <= 5]
+    dark = [f for f in faces if f["tone"] > 5]
+    chance_gap = sampling_gap(accuracy(faces), [len(v) for v in by_tone.values()])
     worst_detect = min(rate(v, "blazeface") for v in by_tone.values())
     worst_recall = min(accuracy(v) for v in by_emotion.values())
     rows += [
@@ -161,8 +164,22 @@ def judged_rows(faces: list[dict]) -> list[dict]:
         {"benchmark": "worst emotion recall", "value": f"{worst_recall:.2f}", "detail": f"target >= {TARGETS['recall']}"},
         {"benchmark": "accuracy gap between skin tones", "value": f"{max(tone_acc) - min(tone_acc):.2f}",
          "detail": f"target <= {TARGETS['tone_gap']}"},
+        {"benchmark": "same gap from sampling alone", "value": f"{chance_gap[1]:.2f}",
+         "detail": f"median (90 % range {chance_gap[0]:.2f}-{chance_gap[2]:.2f}) if every tone had the "
+                   "overall accuracy: binomial simulation at these group sizes"},
+        {"benchmark": "accuracy MST 1-5 / MST 6-10", "value": f"{accuracy(light):.2f} / {accuracy(dark):.2f}",
+         "detail": f"{len(light)} / {len(dark)} faces"},
     ]
     return rows
+
+
+def sampling_gap(p: float, sizes: list[int], trials: int = 20000) -> tuple[float, float, float]:
+    """5th, 50th, 95th percentile of the max - min accuracy over groups of `sizes` faces that all
+    share accuracy `p`: how large a tone gap sampling noise alone makes (fixed seed)."""
+    rng = np.random.default_rng(0)
+    acc = rng.binomial(np.array(sizes), p, size=(trials, len(sizes))) / np.array(sizes)
+    gap = acc.max(1) - acc.min(1)
+    return tuple(float(x) for x in np.percentile(gap, [5, 50, 95]))
 
 
 def run() -> list[dict]:
