@@ -237,14 +237,21 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     img = _TONE[np.minimum(img, len(_TONE) - 1).astype(np.int32)]
     img = Image.fromarray(img).filter(LENS)                                     # lens softness
     grain = rng.standard_normal((size, size, 1), dtype=np.float32) * SENSOR_NOISE     # luminance noise
-    noisy = np.asarray(img, np.float32) + grain
-    out = Image.fromarray(np.clip(np.round(noisy), 0, 255).astype(np.uint8))
+    noisy = np.asarray(img, np.int16) + np.round(grain).astype(np.int16)   # = round(img + grain)
+    out = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
     mesh_px = xy[:N_VERTICES]
     return Photo(out, mesh_px[IBUG68], mesh_px, round(exposure, 4))
 
 
 TONE_RANGE = 2.5
 _TONE = np.round(linear_to_srgb(_film(np.linspace(0.0, TONE_RANGE, 8192))) * 255).astype(np.uint8)  # linear -> sRGB
+
+
+def _is(material: np.ndarray, *kinds: int) -> np.ndarray:
+    """Which fragments have one of the material `kinds` (a table lookup, cheaper than isin)."""
+    table = np.zeros(HAIR_BACK + 1, bool)
+    table[list(kinds)] = True
+    return table[material]
 
 
 def _relief(height: np.ndarray) -> np.ndarray:
@@ -270,7 +277,7 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
     spec = np.zeros(count)
     shininess = np.full(count, 24.0)
     occlusion = np.ones(count)
-    skinlike = np.isin(mat, (SKIN, SCALP, EAR, NECK))
+    skinlike = _is(mat, SKIN, SCALP, EAR, NECK)
     maps = person.maps
     skin = srgb_to_linear(np.array(person.identity.skin) / 255.0)
     face_px = mat == SKIN
@@ -287,13 +294,13 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
         nf = n[face_px] - 1.5 * bump
         n[face_px] = nf / np.linalg.norm(nf, axis=1, keepdims=True)
         occlusion[face_px] = ao[face_px] * np.clip(1 + 7.0 * t[:, 4], 0.4, 1)
-    other_skin = np.isin(mat, (SCALP, EAR, NECK))
+    other_skin = _is(mat, SCALP, EAR, NECK)
     albedo[other_skin] = skin * 0.97
     spec[other_skin] = 0.05
     occlusion[mat == NECK] = np.clip(0.55 + 0.05 * (local[mat == NECK, 1] - 9.0), 0.5, 0.9)
     occlusion[mat == EAR] = 0.8
     hair = np.zeros(count)
-    hairable = np.isin(mat, (SKIN, SCALP))
+    hairable = _is(mat, SKIN, SCALP)
     hair[hairable] = _hair_mask(person, uv[hairable])
     hair[mat == HAIR_BACK] = 1.0
     if hair.any():
