@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ["spine", "speech", "face", "eeg", "scaling", "realism"]
+SECTIONS = ["spine", "speech", "face", "eeg", "scaling", "realism", "plan_cost"]
 
 
 def machine() -> str:

@@ -3,17 +3,30 @@ publish, evaluate, features."""
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from factory.errors import FactoryError
 
-console = Console(stderr=False)
-errors = Console(stderr=True)
+EXIT_BAD_INPUT = 2        # a recipe, file, path or option the factory refuses (message names it)
+EXIT_AUDIT_FAILED = 1     # the dataset is complete, but its audit or verification found a problem
+
+# markup=False: file names, levels and messages print as written (a "[/x]" in one is not rich markup);
+# soft_wrap: a long path stays on one line (copyable, greppable).
+console = Console(stderr=False, markup=False, soft_wrap=True)
+errors = Console(stderr=True, markup=False, soft_wrap=True)
+
+
+def mark(style: str, label: str, rest: str = "") -> Text:
+    """`label` in `style`, then `rest` as plain text."""
+    return Text.assemble((label, style), rest)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,19 +35,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_BAD_INPUT
     try:
         return int(args.func(args) or 0)
     except FactoryError as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-        return 2
-    except OSError as exc:   # a path the user gave that cannot be read or written
-        where = f" {exc.filename}:" if getattr(exc, "filename", None) else ""
-        errors.print(f"[bold red]error:[/]{where} {exc.strerror or exc}", highlight=False, soft_wrap=True)
-        return 2
+        errors.print(mark("bold red", "error:", f" {exc}"), highlight=False, soft_wrap=True)
+        return EXIT_BAD_INPUT
+    except OSError as exc:   # a path the user gave that cannot be read or written, a full disk
+        errors.print(mark("bold red", "error:", f" {os_error_message(exc, args)}"), highlight=False, soft_wrap=True)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         errors.print("interrupted; finished shards are kept: run again with --resume")
         return 130
+
+
+def os_error_message(exc: OSError, args) -> str:
+    """An OSError as a message naming the path (the file, else the command's folder) and, for a
+    full disk, how to go on."""
+    where = exc.filename or getattr(args, "out", None) or getattr(args, "dir", None)
+    text = f"{where}: {exc.strerror or exc}" if where else str(exc.strerror or exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        text += "; free some space there"
+        if getattr(args, "func", None) is cmd_generate:
+            text += ", then run the same command with --resume (finished shards are kept)"
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="plan.parquet", help="where to write the plan (default: plan.parquet)")
     c.set_defaults(func=cmd_plan)
 
-    c = sub.add_parser("generate", help="generate a dataset")
+    c = sub.add_parser("generate", help="generate a dataset; exit 1 when its fairness audit fails")
     c.add_argument("recipe")
     c.add_argument("--out", required=True, help="output folder or fsspec URL")
     c.add_argument("--workers", type=int, default=1, help="local Dask worker processes (1: run in this process)")
@@ -108,26 +132,52 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------- commands
 
-def cmd_validate(args) -> int:
+def plan_with_progress(recipe, recipe_path: str):
+    """The recipe's plan; a plan estimated to take more than a few seconds prints its estimate
+    (memory, time) and shows its steps as it goes."""
     from factory.complement import plan_recipe
+    from factory.plan import plan_cost
+
+    bar, task = None, None
+
+    def report(step: str, done: int, total: int) -> None:
+        nonlocal bar, task
+        if bar is None:
+            cost = plan_cost(total)
+            if cost.seconds < 5:
+                return
+            console.print(f"planning {total:,} samples: estimated {cost.describe()}")
+            bar = Progress(TextColumn("planning: {task.description}", markup=False), BarColumn(),
+                           MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
+            bar.start()
+            task = bar.add_task(step, total=total)
+        bar.update(task, description=step, completed=done, total=total)
+
+    try:
+        return plan_recipe(recipe, recipe_path, progress=report)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def cmd_validate(args) -> int:
     from factory.execute import build_generators
     from factory.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
-    plan, _ = plan_recipe(recipe, args.recipe)
+    plan, _ = plan_with_progress(recipe, args.recipe)
     for g in build_generators(recipe).values():
         g.preflight(plan.levels())
-    console.print(f"[green]ok[/] {args.recipe}: {recipe.name} {recipe.version}, {len(plan.samples)} samples in "
-                  f"{len(plan.shards())} shards, modalities: {', '.join(recipe.modalities)}")
+    console.print(mark("green", "ok", f" {args.recipe}: {recipe.name} {recipe.version}, {len(plan.samples)} samples in "
+                  f"{len(plan.shards())} shards, modalities: {', '.join(recipe.modalities)}"))
     return 0
 
 
 def cmd_plan(args) -> int:
-    from factory.complement import plan_recipe
     from factory.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
-    plan, real = plan_recipe(recipe, args.recipe)
+    plan, real = plan_with_progress(recipe, args.recipe)
     if real is not None:
         print_complement(plan, real)
         if plan.samples.empty:
@@ -187,17 +237,18 @@ def print_counts(plan) -> None:
 
 def cmd_generate(args) -> int:
     from factory.execute import generate
-    from factory.complement import plan_recipe
     from factory.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
-    if args.workers < 1:
-        raise FactoryError("--workers must be at least 1")
-    plan, real = plan_recipe(recipe, args.recipe)
+    most = 4 * (os.cpu_count() or 1)
+    if not 1 <= args.workers <= most:
+        raise FactoryError(f"--workers {args.workers}: give 1 to {most} local worker processes (this machine has "
+                           f"{os.cpu_count()} cores); for more, start a cluster and pass --scheduler")
+    plan, real = plan_with_progress(recipe, args.recipe)
     if plan.samples.empty:
         console.print("the real data already meets or exceeds the target in every cell: nothing to generate")
         return 0
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
+    with Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(), TextColumn("samples"),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=args.no_progress) as bar:
         task = bar.add_task(recipe.name, total=len(plan.samples))
 
@@ -209,8 +260,9 @@ def cmd_generate(args) -> int:
     print_summary(summary)
     from factory.document import document_dataset
 
-    print_audit(document_dataset(args.out), args.out)
-    return 0
+    result = document_dataset(args.out)
+    print_audit(result, args.out)
+    return 0 if result["passed"] else EXIT_AUDIT_FAILED
 
 
 def print_summary(s) -> None:
@@ -220,7 +272,7 @@ def print_summary(s) -> None:
         t.add_column(col, justify="right" if col == "samples" else "left")
     for split, n in s.per_split.items():
         t.add_row(split, str(n))
-    t.add_row("[bold]total", f"[bold]{s.samples}")
+    t.add_row(Text("total", "bold"), Text(str(s.samples), "bold"))
     console.print(t)
     rate = (s.samples / s.seconds) if s.seconds else 0
     console.print(f"{s.shards} shards ({s.skipped_shards} kept from before), {s.bytes / 1e6:.1f} MB, "
@@ -233,10 +285,10 @@ def cmd_verify(args) -> int:
     problems = verify(args.dir)
     if problems:
         for p in problems:
-            errors.print(f"[red]✗[/] {p}")
+            errors.print(mark("red", "✗", f" {p}"))
         errors.print(f"{len(problems)} problems in {args.dir}")
-        return 1
-    console.print(f"[green]ok[/] {args.dir}: every shard matches the manifest and the index")
+        return EXIT_AUDIT_FAILED
+    console.print(mark("green", "ok", f" {args.dir}: every shard matches the manifest and the index"))
     return 0
 
 
@@ -244,12 +296,12 @@ def print_audit(result: dict, where: str) -> None:
     """One line per broken threshold (or ok), and where the audit's files are."""
     judged = sum(1 for c in result["checks"] if c["judged"])
     if result["passed"]:
-        console.print(f"[green]audit ok[/] {where}: {judged} checks passed, {result['not_judged']} not judged "
-                      f"(groups too small or nothing to compare); see audit.md")
+        console.print(mark("green", "audit ok", f" {where}: {judged} checks passed, {result['not_judged']} not "
+                           f"judged (groups too small or nothing to compare); see audit.md"))
         return
-    errors.print(f"[red]audit: {len(result['broken'])} threshold(s) broken[/] in {where} (see audit.md):")
+    errors.print(mark("red", f"audit: {len(result['broken'])} threshold(s) broken", f" in {where} (see audit.md):"))
     for b in result["broken"]:
-        errors.print(f"  [red]✗[/] {b}", highlight=False)
+        errors.print(mark("red", "  ✗", f" {b}"), highlight=False)
 
 
 def cmd_audit(args) -> int:
@@ -264,17 +316,14 @@ def cmd_audit(args) -> int:
 
 def load_thresholds(path: str):
     """Audit thresholds from a YAML file (the keys of a recipe's `audit:` block)."""
-    import yaml
     from pydantic import ValidationError
 
-    from factory.recipe import AuditThresholds
+    from factory.recipe import AuditThresholds, load_yaml, read_text_file
 
+    data, _ = load_yaml(read_text_file(path, "thresholds"), f"--thresholds {path}")
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        return AuditThresholds.model_validate(data)
-    except FileNotFoundError:
-        raise FactoryError(f"--thresholds: {path} does not exist") from None
-    except (yaml.YAMLError, ValidationError) as exc:
+        return AuditThresholds.model_validate(data or {})
+    except ValidationError as exc:
         raise FactoryError(f"--thresholds {path}: {exc}") from None
 
 
@@ -344,19 +393,21 @@ def cmd_publish(args) -> int:
     t.add_column("file"); t.add_column("bytes", justify="right")
     for name, size in plan.files:
         t.add_row(name, f"{size:,}")
-    t.add_row("[bold]total", f"[bold]{plan.total_bytes:,}")
+    t.add_row(Text("total", "bold"), Text(f"{plan.total_bytes:,}", "bold"))
     console.print(t)
     if not plan.card_found:
-        errors.print(f"[yellow]README.md is absent:[/] {plan.folder} has no Hub dataset card", soft_wrap=True)
+        errors.print(mark("yellow", "README.md is absent:", f" {plan.folder} has no Hub dataset card"), soft_wrap=True)
+    for note in plan.notes:
+        errors.print(mark("yellow", "note:", f" {note}"), soft_wrap=True)
     for problem in plan.problems:
-        errors.print(f"[red]✗[/] {problem}", soft_wrap=True)
+        errors.print(mark("red", "✗", f" {problem}"), soft_wrap=True)
     if args.dry_run:
         if not plan.problems:
-            console.print(f"[green]ok[/] {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB; the card's "
-                          f"data_files patterns match every shard (dry run: nothing uploaded)", soft_wrap=True)
+            console.print(mark("green", "ok", f" {len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB; the card's "
+                               f"data_files patterns match every shard (dry run: nothing uploaded)"), soft_wrap=True)
         return 1 if plan.problems else 0
     publish(plan)
-    console.print(f"[green]published[/] {plan.url}")
+    console.print(mark("green", "published", f" {plan.url}"))
     return 0
 
 

@@ -9,6 +9,7 @@ recipe's shares and joint quotas in every cell the real data does not already ex
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from factory.dataset import MANIFEST, open_dataset
 from factory.errors import FactoryError
-from factory.plan import Plan, balanced_factors, largest_remainder, make_plan
+from factory.plan import Plan, Progress, balanced_factors, largest_remainder, make_plan
 from factory.recipe import Recipe
 from factory.shards import sha256_of
 
@@ -37,19 +38,37 @@ def load_real(recipe: Recipe, base_dir: Path) -> RealData:
     spec = recipe.complement
     path = (base_dir / spec.path) if not Path(spec.path).is_absolute() else Path(spec.path)
     frame, digest_of = _read_labels(path)
-    frame = frame.rename(columns=spec.columns)
+    if frame.empty and recipe.size == "auto":
+        raise FactoryError(f"complement.path: {path.name} has no rows (a header only?), so `size: auto` has nothing "
+                           f"to top up; give the real dataset's labels (one row per sample) or a number as `size`")
+    frame = _rename_columns(frame, spec.columns, path.name)
     factors = recipe.factor_levels()
     needed = [f for f in balanced_factors(recipe)]
     missing = [f for f in needed if f not in frame.columns]
     if missing:
         raise FactoryError(
             f"complement: {path.name} has no column for {missing} (its columns: {', '.join(map(str, frame.columns))}); "
-            f"map one with `complement.columns: {{its_column: {missing[0]}}}` or leave the factor out of `balance`")
+            f"map one with `complement.columns: {{its_column: {missing[0]}}}` or list the factors to balance in "
+            f"`balance:` without it (balance defaults to emotion crossed with every population factor)")
     keep = [f for f in factors if f in frame.columns]
     frame = frame[keep].copy()
     for factor in keep:
         frame[factor] = _map_levels(frame[factor], factor, spec.values.get(factor, {}), factors[factor], path.name)
     return RealData(frame, {"file": path.name, "rows": int(len(frame)), "sha256": digest_of})
+
+
+def _rename_columns(frame: pd.DataFrame, columns: dict[str, str], source: str) -> pd.DataFrame:
+    """`frame` with its columns renamed to factors; two columns ending up with one name is an error."""
+    unknown = [c for c in columns if c not in frame.columns]
+    if unknown:
+        raise FactoryError(f"complement.columns: {source} has no column {unknown[0]!r} (its columns: "
+                           f"{', '.join(map(str, frame.columns))})")
+    renamed = [columns.get(c, c) for c in frame.columns]
+    for name in dict.fromkeys(n for n in renamed if renamed.count(n) > 1):
+        sources = [str(c) for c, n in zip(frame.columns, renamed) if n == name]
+        raise FactoryError(f"complement.columns: {source} would have two {name!r} columns ({' and '.join(sources)}); "
+                           f"map only one of them to {name!r}, or map the other to a name of its own")
+    return frame.set_axis(renamed, axis=1)
 
 
 def _read_labels(path: Path) -> tuple[pd.DataFrame, str]:
@@ -75,6 +94,10 @@ def _read_labels(path: Path) -> tuple[pd.DataFrame, str]:
 
 
 def _map_levels(column: pd.Series, factor: str, mapping: dict, levels: list, source: str) -> pd.Series:
+    empty = column.isna() | (column.astype(str).str.strip() == "")
+    if empty.any():
+        raise FactoryError(f"complement: {source} has {int(empty.sum())} rows without a {factor!r} value (first: row "
+                           f"{int(empty.to_numpy().argmax()) + 1}); fill them in or drop those rows")
     mapped = column.map(lambda v: mapping.get(str(v), mapping.get(v, v)))
     if factor == "skin_tone":
         mapped = pd.to_numeric(mapped, errors="coerce")
@@ -84,7 +107,8 @@ def _map_levels(column: pd.Series, factor: str, mapping: dict, levels: list, sou
     if unknown:
         raise FactoryError(
             f"complement: {source} column for {factor!r} has levels {unknown[:10]} that are not recipe levels "
-            f"{[str(lv) for lv in levels]}; map them with `complement.values: {{{factor}: {{{unknown[0]}: <level>}}}}`")
+            f"{[str(lv) for lv in levels]}; map them, e.g. `complement.values: {{{factor}: "
+            f"{{{json.dumps(unknown[0])}: {json.dumps(str(levels[0]))}}}}}`")
     return result
 
 
@@ -145,22 +169,23 @@ def free_factor_weights(recipe: Recipe, real: pd.DataFrame, total: int) -> dict[
     return out
 
 
-def complement_plan(recipe: Recipe, base_dir: Path) -> tuple[Plan, RealData]:
+def complement_plan(recipe: Recipe, base_dir: Path, progress: Optional[Progress] = None) -> tuple[Plan, RealData]:
     """Plan only the samples the real dataset lacks."""
     real = load_real(recipe, base_dir)
     total = combined_size(recipe, real.labels)
     existing = real_cell_counts(recipe, real.labels)
     plan = make_plan(recipe, existing=existing, size=total,
-                     free_weights=free_factor_weights(recipe, real.labels, total))
+                     free_weights=free_factor_weights(recipe, real.labels, total), progress=progress)
     plan.complement = {**real.source, "combined_size": total}
     return plan, real
 
 
-def plan_recipe(recipe: Recipe, recipe_path: str | Path) -> tuple[Plan, Optional[RealData]]:
+def plan_recipe(recipe: Recipe, recipe_path: str | Path,
+                progress: Optional[Progress] = None) -> tuple[Plan, Optional[RealData]]:
     """The plan of a recipe file: a complement plan when it names a real dataset."""
     if recipe.complement is None:
-        return make_plan(recipe), None
-    return complement_plan(recipe, Path(recipe_path).resolve().parent)
+        return make_plan(recipe, progress=progress), None
+    return complement_plan(recipe, Path(recipe_path).resolve().parent, progress)
 
 
 def before_after(plan: Plan, real: pd.DataFrame, factors: list[str]) -> pd.DataFrame:

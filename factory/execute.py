@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from factory.assemble import assemble, index_table
-from factory.dataset import open_dir
+from factory.dataset import open_dir, parse_parquet
 from factory.errors import FactoryError
 from factory.folder import OutputFolder, shard_entry, write_part
 from factory.generators import Generator, declaration, load_generator
@@ -51,7 +51,7 @@ def make_shard(recipe_json: str, shard: str, rows: bytes, out: str) -> dict[str,
     """Generate and write one shard; returns its manifest entry (a Dask task)."""
     recipe = Recipe.model_validate_json(recipe_json)
     generators = build_generators(recipe)
-    frame = pq.read_table(io.BytesIO(rows)).to_pandas()
+    frame = parse_parquet(rows).to_pandas()
     specs = list(specs_from_rows(frame, list(recipe.population), episode_of(recipe)))
     made = {m: g.generate(specs) for m, g in generators.items()}
     info = generator_info(generators)
@@ -93,12 +93,16 @@ def connect(scheduler: Optional[str], workers: int):
         if "://" not in scheduler:
             scheduler = f"tcp://{scheduler}"
         try:
+            ask_scheduler(scheduler)
             with dask.config.set({"distributed.comm.timeouts.connect": f"{SCHEDULER_TIMEOUT_S}s"}):
                 client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise FactoryError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} within "
-                               f"{SCHEDULER_TIMEOUT_S} s ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
-                               f"check the address and that `dask scheduler` is running there") from None
+        except FactoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever answered there, it is not a usable scheduler
+            first = (str(exc).splitlines() or [""])[0][:200]
+            raise FactoryError(f"--scheduler: no Dask scheduler answered at {scheduler} within "
+                               f"{SCHEDULER_TIMEOUT_S} s ({type(exc).__name__}: {first}); check the address "
+                               f"and that `dask scheduler` is running there") from None
         return client, None
     # One thread per worker process (the generators are CPU-bound and not all thread-safe);
     # not daemonic, so a generator may start child processes; workers exit if the driver dies.
@@ -107,6 +111,50 @@ def connect(scheduler: Optional[str], workers: int):
                                dashboard_address=None, silence_logs=40,
                                death_timeout=WORKER_DEATH_TIMEOUT_S)
     return Client(cluster, set_as_default=False), cluster
+
+
+def ask_scheduler(address: str) -> None:
+    """Reach `address` and ask who is there, each step within SCHEDULER_TIMEOUT_S: a closed port,
+    a port that accepts but never answers and a server of another protocol (HTTP) each fail
+    here with their own message, instead of hanging or being read as Dask frames."""
+    import asyncio
+    import socket
+
+    from distributed.comm import connect as comm_connect
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme in ("tcp", "tls"):
+        host, port = parse_host_port(location, 8786)
+        try:
+            socket.create_connection((host, port), timeout=SCHEDULER_TIMEOUT_S).close()
+        except OSError as exc:
+            raise FactoryError(f"--scheduler: cannot reach a Dask scheduler at {address} within {SCHEDULER_TIMEOUT_S} s "
+                               f"({exc.strerror or type(exc).__name__}); check the address and that `dask scheduler` "
+                               f"is running there") from None
+
+    async def identity():
+        comm = await comm_connect(address, timeout=SCHEDULER_TIMEOUT_S)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), SCHEDULER_TIMEOUT_S))
+    except (asyncio.TimeoutError, TimeoutError):
+        raise FactoryError(f"--scheduler {address}: the port accepts connections but nothing answered as a Dask "
+                           f"scheduler within {SCHEDULER_TIMEOUT_S} s; check the address and port (a scheduler "
+                           f"listens on 8786 by default)") from None
+    except Exception as exc:  # noqa: BLE001 - bytes Dask cannot read: another protocol answered
+        raise FactoryError(f"--scheduler {address}: something answered that does not speak Dask's protocol "
+                           f"({type(exc).__name__}; an HTTP server such as the dashboard on 8787?); give the "
+                           f"scheduler's address, e.g. tcp://host:8786") from None
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        kind = reply.get("type") if isinstance(reply, dict) else type(reply).__name__
+        raise FactoryError(f"--scheduler {address}: a {kind} answered there, not a Dask scheduler; give the "
+                           f"scheduler's address, e.g. tcp://host:8786")
 
 
 def run_on_dask(recipe: Recipe, tasks: Iterable[Task], out: str, client,
@@ -216,7 +264,7 @@ def generate(recipe: Recipe, plan: Plan, out: str, *, workers: int = 1, schedule
     start = time.perf_counter()
     distributed_run = bool(scheduler) or workers > 1
     out = output_url(out, distributed_run)
-    client = cluster = None
+    client = cluster = folder = None
     if distributed_run:                      # first: an unreachable scheduler fails before anything is written
         client, cluster = connect(scheduler, workers)
     try:
@@ -242,12 +290,14 @@ def generate(recipe: Recipe, plan: Plan, out: str, *, workers: int = 1, schedule
             folder.record(name, entry)
             if progress:
                 progress(entry["count"], None)
+        folder.finalize(plan.shards())
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
-    folder.finalize(plan.shards())
+        if folder is not None:
+            folder.release()
     sizes = [e["size"] for e in folder.manifest["shards"].values()]
     return RunSummary(out=out, shards=len(plan.shards()), samples=len(plan.samples), skipped_shards=len(folder.kept),
                       bytes=sum(sizes), seconds=time.perf_counter() - start,

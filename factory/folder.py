@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -21,9 +22,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from factory import __version__
-from factory.dataset import (DOCUMENTS, FACTORY_DIR, FORMAT, INDEX, MANIFEST, PARTS_DIR, open_dir,
-                             read_manifest)
+from factory.dataset import (DOCUMENTS, FACTORY_DIR, FORMAT, INDEX, MANIFEST, PARTS_DIR, DamagedManifest,
+                             NotOurManifest, damaged_hint, open_dir, read_manifest, read_parquet)
 from factory.errors import FactoryError
+from factory.lock import LOCK, FolderLock, acquire
 from factory.shards import PARTIAL_DIR, ShardInfo, partial_path, put_atomic, sha256_of
 
 SAVE_EVERY_S = 2.0      # a run killed at any moment loses at most the shards of the last 2 s
@@ -76,35 +78,52 @@ def write_json_atomic(fs, path: str, data: dict[str, Any]) -> None:
 
 @dataclass
 class OutputFolder:
-    """The folder a run writes, and the manifest it keeps there."""
+    """The folder a run writes, and the manifest it keeps there, under the folder's lock."""
 
     fs: Any
     root: str
     manifest: dict[str, Any]
     kept: list[str]                  # shards verified from an earlier run (--resume)
+    lock: Optional[FolderLock] = None
+    finished: bool = False           # --resume found the dataset already complete: nothing to write
     _saved: float = 0.0
 
     @classmethod
     def prepare(cls, out: str, recipe, made_by: dict[str, Any], planned: dict[str, dict], *,
                 resume: bool = False, force: bool = False,
                 complement: Optional[dict[str, Any]] = None) -> "OutputFolder":
-        """Check `out` and start (or, with `resume`, continue) a run there.
+        """Check `out` and start (or, with `resume`, continue) a run there, holding its lock.
 
-        Refuses a non-empty folder that is not an affect-factory dataset, a finished or unfinished
-        dataset without --resume/--force, and (for --resume) a dataset made from another recipe,
-        another plan (e.g. a complemented labels file that changed) or other generator versions:
-        `made_by` holds this run's recipe hash, plan digest and generator versions.
+        Refuses, before writing anything: a non-empty folder that is not an affect-factory
+        dataset (only a manifest.json with the factory's format marker makes one), a dataset
+        without --resume/--force, a damaged manifest without --force, and (for --resume) a
+        dataset made from another recipe, another plan (e.g. a complemented labels file that
+        changed) or other generator versions: `made_by` holds this run's recipe hash, plan
+        digest and generator versions. Then takes the folder's lock (a second run refuses,
+        naming this one) and decides again under it. `--resume` of a dataset that is already
+        complete and verifies writes nothing (it is never turned back into an unfinished one).
         """
         fs, root = open_dir(out)
+        _manifest_to_resume(fs, root, made_by, resume, force, act=False)     # read-only: refuse early
         _check_writable(fs, root)
-        manifest = _manifest_to_resume(fs, root, made_by, resume, force)
-        if manifest is None:
-            manifest = new_manifest(recipe, made_by, planned, complement)
-        kept = verified_shards(fs, root, manifest)
-        manifest["shards"] = {s: manifest["shards"][s] for s in kept}
-        folder = cls(fs, root, manifest, kept)
-        folder.save()
-        return folder
+        lock = acquire(fs, root)
+        try:
+            manifest = _manifest_to_resume(fs, root, made_by, resume, force, act=True)
+            if manifest is None:
+                manifest = new_manifest(recipe, made_by, planned, complement)
+            kept = verified_shards(fs, root, manifest)
+            folder = cls(fs, root, manifest, kept, lock)
+            if resume and manifest.get("complete") and set(kept) == set(planned) and _index_matches(fs, root, manifest):
+                folder.finished = True
+                return folder
+            _clean_partials(fs, root)
+            manifest["complete"] = False
+            manifest["shards"] = {s: manifest["shards"][s] for s in kept}
+            folder.save()
+            return folder
+        except BaseException:
+            lock.release()
+            raise
 
     def save(self) -> None:
         """Write the manifest as it stands."""
@@ -119,6 +138,8 @@ class OutputFolder:
 
     def finalize(self, shards: list[str]) -> None:
         """Order the manifest's shards, build index.parquet and mark the dataset complete."""
+        if self.finished:
+            return
         missing = [s for s in shards if s not in self.manifest["shards"]]
         if missing:
             raise FactoryError(f"{len(missing)} shards were not written (first: {missing[0]}); "
@@ -128,6 +149,12 @@ class OutputFolder:
         self.manifest["complete"] = True
         self.save()
         _clean_partials(self.fs, self.root)
+
+    def release(self) -> None:
+        """Let another run write here (the lock is released; the files stay)."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
 
 # ---------------------------------------------------------------- preparing
@@ -144,9 +171,25 @@ def _check_writable(fs, root: str) -> None:
         raise FactoryError(f"--out {root}: cannot write there ({exc.strerror or exc}); choose a writable folder") from None
 
 
-def _manifest_to_resume(fs, root: str, made_by: dict[str, Any], resume: bool, force: bool) -> Optional[dict[str, Any]]:
-    """The manifest of the run to continue, or None to start afresh (after --force removed the old one)."""
-    manifest = read_manifest(fs, root)
+def _manifest_to_resume(fs, root: str, made_by: dict[str, Any], resume: bool, force: bool,
+                        act: bool) -> Optional[dict[str, Any]]:
+    """The manifest of the run to continue, or None to start afresh (after --force removed the old
+    dataset). With `act` False only the refusals happen: nothing is removed."""
+    if not fs.exists(root):
+        return None
+    if not fs.isdir(root):
+        raise FactoryError(f"--out {root}: is a file, not a folder; choose a new or empty folder")
+    try:
+        manifest = read_manifest(fs, root)
+    except NotOurManifest as exc:
+        raise FactoryError(f"--out {root}: the folder is not empty and holds no affect-factory dataset ({exc}); "
+                           f"refusing to write into it (choose an empty or new folder)") from None
+    except DamagedManifest as exc:
+        if not force:
+            raise FactoryError(f"--out {root}: {exc}; {damaged_hint(root)}") from None
+        if act:
+            _remove_damaged(fs, root)
+        return None
     entries = [p for p in fs.ls(root, detail=False) if not p.rstrip("/").rsplit("/", 1)[-1].startswith(".")]
     if manifest is None:
         if entries:
@@ -155,15 +198,19 @@ def _manifest_to_resume(fs, root: str, made_by: dict[str, Any], resume: bool, fo
         return None
     if resume:
         _check_same_run(root, manifest, made_by)
-        _clean_partials(fs, root)
-        manifest["complete"] = False
         return manifest
     if not force:
         state = "a finished" if manifest.get("complete") else "an unfinished"
         raise FactoryError(f"--out {root}: already holds {state} dataset ({manifest.get('name')}); "
                            f"use --resume to finish it or --force to replace it")
-    _remove_dataset(fs, root, manifest)
+    if act:
+        _remove_dataset(fs, root, manifest)
     return None
+
+
+def _index_matches(fs, root: str, manifest: dict[str, Any]) -> bool:
+    path = f"{root}/{INDEX}"
+    return fs.exists(path) and sha256_of(fs, path) == (manifest.get("index") or {}).get("sha256")
 
 
 def _check_same_run(root: str, manifest: dict[str, Any], made_by: dict[str, Any]) -> None:
@@ -191,9 +238,25 @@ def _remove_dataset(fs, root: str, manifest: dict[str, Any]) -> None:
     and bookkeeping), never a user's own files kept beside it. Marked unfinished first."""
     manifest["complete"] = False
     write_json_atomic(fs, f"{root}/{MANIFEST}", manifest)
-    ours = {INDEX, FACTORY_DIR, *DOCUMENTS} | set(manifest.get("planned_shards", {})) | set(manifest.get("shards", {}))
+    _remove_ours(fs, root, {INDEX, *DOCUMENTS} | set(manifest.get("planned_shards", {})) | set(manifest.get("shards", {})))
+
+
+def _remove_damaged(fs, root: str) -> None:
+    """--force on a damaged manifest: remove the files the factory wrote, as far as they can be
+    told without the manifest: its documents, index, manifest and bookkeeping, and the shards
+    named by its index parts or by what is left of the manifest's text."""
+    shards = {p.rsplit("/", 1)[-1].removesuffix(".parquet") for p in fs.glob(f"{root}/{PARTS_DIR}/*.parquet")}
+    shards |= set(re.findall(r'"([a-z][a-z0-9_]*-\d{6}\.tar)"', fs.cat_file(f"{root}/{MANIFEST}").decode("utf-8", "replace")))
+    _remove_ours(fs, root, {MANIFEST, INDEX, *DOCUMENTS} | shards)
+
+
+def _remove_ours(fs, root: str, names: set[str]) -> None:
+    """Remove DIR/<name> for each of `names` that exists, and `.factory/` except the lock this run holds."""
     for path in fs.ls(root, detail=False):
-        if path.rstrip("/").rsplit("/", 1)[-1] in ours:
+        if path.rstrip("/").rsplit("/", 1)[-1] in names:
+            fs.rm(path, recursive=True)
+    for path in fs.ls(f"{root}/{FACTORY_DIR}", detail=False) if fs.isdir(f"{root}/{FACTORY_DIR}") else []:
+        if path.rstrip("/") != f"{root}/{LOCK}".rstrip("/"):
             fs.rm(path, recursive=True)
 
 
@@ -212,15 +275,14 @@ def verified_shards(fs, root: str, manifest: dict[str, Any]) -> list[str]:
 def build_index(fs, root: str, shards: Iterable[str]) -> dict[str, Any]:
     """Concatenate the index parts, in shard order, into index.parquet (streamed)."""
     paths = [f"{root}/{PARTS_DIR}/{s}.parquet" for s in shards]
-    schemas = [pq.read_schema(fs.open(p, "rb")) for p in paths]
+    schemas = [read_parquet(fs, p).schema for p in paths]
     schema = pa.unify_schemas(schemas, promote_options="permissive")
     tmp = partial_path(root, INDEX)
     fs.makedirs(f"{root}/{PARTIAL_DIR}", exist_ok=True)
     rows = 0
     with fs.open(tmp, "wb") as f, pq.ParquetWriter(f, schema) as writer:
         for p in paths:
-            with fs.open(p, "rb") as part:
-                table = pq.read_table(part)
+            table = read_parquet(fs, p)
             writer.write_table(_conform(table, schema))
             rows += table.num_rows
     fs.mv(tmp, f"{root}/{INDEX}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,52 @@ def stable_int(*entropy: int, spawn_key: tuple[int, ...] = ()) -> int:
 
 
 IDENTITY_STREAM = 1   # persons' seeds live under this spawn key, apart from every sample's
+
+# What planning costs per sample (peak memory of the planning process, and time), measured
+# with benchmarks/plan_cost.py on the shared 2-core reference machine and rounded up.
+PLAN_BYTES_PER_SAMPLE = 1_500
+PLAN_SECONDS_PER_SAMPLE = 5e-4
+MEMORY_HEADROOM = 0.8    # plan only what fits in this share of the memory available now
+STEP = 100_000           # samples per progress report in the per-sample steps
+
+Progress = Callable[[str, int, int], None]    # (step, samples done, samples in all)
+
+
+@dataclass(frozen=True)
+class PlanCost:
+    """Estimated peak memory (bytes) and time (seconds) of planning `samples` samples."""
+
+    samples: int
+    bytes: int
+    seconds: float
+
+    def describe(self) -> str:
+        """'~2.5 GB, ~8 min': for messages."""
+        minutes = self.seconds / 60
+        time = f"~{self.seconds:.0f} s" if minutes < 2 else (f"~{minutes:.0f} min" if minutes < 120
+                                                               else f"~{minutes / 60:,.1f} h")
+        memory = f"~{self.bytes / 1e9:,.1f} GB" if self.bytes >= 1e9 else f"~{self.bytes / 1e6:.0f} MB"
+        return f"{memory} of memory, {time}"
+
+
+def plan_cost(size: int) -> PlanCost:
+    """The estimated cost of planning `size` samples."""
+    return PlanCost(size, size * PLAN_BYTES_PER_SAMPLE, size * PLAN_SECONDS_PER_SAMPLE)
+
+
+def check_plan_fits(size: int, available: Optional[int] = None) -> PlanCost:
+    """Refuse a plan that would not fit in memory (`available` bytes; default: what psutil says
+    is available now), before any of it is built; returns the estimate."""
+    import psutil
+
+    cost = plan_cost(size)
+    available = psutil.virtual_memory().available if available is None else available
+    if cost.bytes > MEMORY_HEADROOM * available:
+        most = int(MEMORY_HEADROOM * available / PLAN_BYTES_PER_SAMPLE)
+        raise FactoryError(f"size: planning {size:,} samples needs {cost.describe()}, but only "
+                           f"{available / 1e9:.1f} GB of memory is available; use a size of at most {most:,}, "
+                           f"or make the dataset as several recipes (other seeds or names) of that size")
+    return cost
 
 
 # ---------------------------------------------------------------- 1. balanced cell quotas
@@ -187,7 +233,8 @@ def assign_identities(samples: pd.DataFrame, demographic: list[str], identities:
         raise FactoryError(
             f"identities: {identities} persons cannot cover the {len(cells)} balanced demographic "
             f"cells of {demographic} (each person has one fixed {'/'.join(demographic)}); "
-            f"use at least {len(cells)}")
+            f"use at least {len(cells)}, or balance fewer factors (`balance:` defaults to emotion crossed "
+            f"with every population factor)")
     sizes = np.array([len(v) for v in cells.values()])
     per_cell = 1 + largest_remainder(sizes - 1, identities - len(cells))
     out = pd.Series(0, index=samples.index)
@@ -326,18 +373,22 @@ def episode_of(recipe: Recipe) -> Episode:
 
 
 def make_plan(recipe: Recipe, existing: Optional[pd.Series] = None, size: Optional[int] = None,
-              free_weights: Optional[dict[str, dict]] = None) -> Plan:
+              free_weights: Optional[dict[str, dict]] = None, progress: Optional[Progress] = None) -> Plan:
     """Plan exactly `size` samples (default: the recipe's) meeting shares and joint quotas.
 
     With `existing` (real samples per balanced cell, see factory.complement) `size` is the
-    combined total and only the deficit of each cell is planned.
+    combined total and only the deficit of each cell is planned. A size whose plan would not
+    fit in memory is refused first (`check_plan_fits`); `progress` hears of each step.
     """
     size = recipe.size if size is None else size
     if not isinstance(size, int):
         raise FactoryError("size: auto needs the complement planner")
+    check_plan_fits(size)
+    report = progress or (lambda step, done, total: None)
     rng = np.random.default_rng(np.random.SeedSequence([recipe.seed, 0x9E3779B9]))
     if existing is None:
         check_size(recipe, size)
+    report("quotas", 0, size)
     quotas = cell_quotas(recipe, size, existing)
     samples = expand_cells(quotas)
     if samples.empty:          # a complement whose real data already fills every cell
@@ -346,13 +397,27 @@ def make_plan(recipe: Recipe, existing: Optional[pd.Series] = None, size: Option
     demographic = [f for f in balanced if f != "emotion"]
     free = [f for f in recipe.population if f not in balanced]
     check_identities(recipe, free)
+    report("persons", 0, len(samples))
     samples["identity"] = assign_identities(samples, demographic, recipe.identities, rng)
+    report("free factors", 0, len(samples))
     samples = assign_free_factors(samples, recipe, free, rng, free_weights)
+    report("splits", 0, len(samples))
     samples["split"] = assign_splits(samples, recipe.splits, demographic, rng)
-    return Plan(recipe, _finish(samples, recipe, rng))
+    return Plan(recipe, _finish(samples, recipe, rng, report))
 
 
-def _finish(samples: pd.DataFrame, recipe: Recipe, rng: np.random.Generator) -> pd.DataFrame:
+def _per_sample(values, fn, step: str, report: Progress) -> list:
+    """[fn(v) for v in values], reported to `report` every STEP samples."""
+    values = list(values)
+    out: list = []
+    for start in range(0, len(values), STEP):
+        report(step, start, len(values))
+        out += [fn(v) for v in values[start:start + STEP]]
+    report(step, len(values), len(values))
+    return out
+
+
+def _finish(samples: pd.DataFrame, recipe: Recipe, rng: np.random.Generator, report: Progress) -> pd.DataFrame:
     """Order samples (split by split, shuffled inside), then seeds, keys, shards, labels."""
     split_rank = {s: i for i, s in enumerate(recipe.splits)}
     samples["_split"] = samples["split"].map(split_rank)
@@ -363,14 +428,16 @@ def _finish(samples: pd.DataFrame, recipe: Recipe, rng: np.random.Generator) -> 
     samples["key"] = [f"s{i:07d}" for i in samples["index"]]
     within = samples.groupby("split", sort=False).cumcount() // recipe.shard_size
     samples["shard"] = [f"{s}-{n:06d}.tar" for s, n in zip(samples["split"], within)]
-    samples["seed"] = [stable_int(recipe.seed, int(i)) for i in samples["index"]]
+    samples["seed"] = _per_sample(samples["index"], lambda i: stable_int(recipe.seed, int(i)), "sample seeds", report)
     ids = samples["identity"].astype(int)
     # SeedSequence ignores trailing zeros, so [seed, 1, 0] would equal sample 1's [seed, 1]:
     # persons get a spawn key of their own instead.
-    samples["identity_seed"] = [stable_int(recipe.seed, spawn_key=(IDENTITY_STREAM, int(i))) for i in ids]
+    samples["identity_seed"] = _per_sample(ids, lambda i: stable_int(recipe.seed, spawn_key=(IDENTITY_STREAM, int(i))),
+                                           "person seeds", report)
     samples["identity"] = [f"p{int(i):06d}" for i in ids]
     lo, hi = recipe.intensity.min, recipe.intensity.max
-    u = np.array([np.random.default_rng(np.random.SeedSequence([s, 1])).random() for s in samples["seed"]])
+    u = np.array(_per_sample(samples["seed"], lambda s: np.random.default_rng(np.random.SeedSequence([s, 1])).random(),
+                             "intensities", report))
     samples["intensity"] = np.round(lo + (hi - lo) * u, 4)
     vad = [coordinates(e, i) for e, i in zip(samples["emotion"], samples["intensity"])]
     samples[["valence", "arousal", "dominance"]] = pd.DataFrame(vad, index=samples.index)

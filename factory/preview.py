@@ -42,7 +42,12 @@ def write_contact_sheet(ds: Dataset, out_path: Optional[str] = None) -> str:
         draw.text((4, MARGIN_TOP + i * THUMB + THUMB // 2 - 6), str(emotion), fill=(30, 30, 30), font=font)
     for _, row in picks.iterrows():
         data = ds.read_member(row["shard"], row["tar_offset.png"], row["tar_size.png"])
-        face = Image.open(io.BytesIO(data)).convert("RGB").resize((THUMB, THUMB), Image.LANCZOS)
+        try:
+            face = Image.open(io.BytesIO(data)).convert("RGB").resize((THUMB, THUMB), Image.LANCZOS)
+        except (OSError, ValueError) as exc:   # PIL: UnidentifiedImageError, truncated or broken data
+            raise FactoryError(f"{ds.root}/{row['shard']}: the face of sample {row['key']} is not a readable PNG "
+                               f"({exc.__class__.__name__}); run `affect-factory verify {ds.url}` and regenerate "
+                               f"the shard with --resume") from None
         sheet.paste(face, (MARGIN_LEFT + tones.index(row["skin_tone"]) * THUMB,
                            MARGIN_TOP + emotions.index(row["emotion"]) * THUMB))
     png = encode_png(sheet)

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
-
 from fsspec.implementations.local import LocalFileSystem
 
-from factory.dataset import CARD, Dataset
+from factory.dataset import CARD, DOCUMENTS, INDEX, MANIFEST, PLOTS_DIR, Dataset
 from factory.errors import FactoryError
+from factory.recipe import load_yaml
 
 EXCLUDE = [".factory/**", ".factory/*", "**/.DS_Store"]
 
@@ -69,8 +68,11 @@ def plan_publish(ds: Dataset, repo_id: Optional[str] = None, private: Optional[b
         raise FactoryError(f"--repo-id {repo_id!r}: expected USER/NAME (or ORG/NAME)")
     if private is None:
         private = bool(settings.get("private", True))
-    files = list_files(path)
+    files, left_out = list_files(path, manifest)
     plan = PublishPlan(str(path), repo_id, private, files, card_found=(path / CARD).is_file())
+    if left_out:
+        plan.notes.append(f"not uploaded (not files the factory wrote): {', '.join(left_out[:10])}"
+                          f"{' …' if len(left_out) > 10 else ''}")
     if plan.card_found:
         plan.problems = check_card(path / CARD, [f for f, _ in files], manifest)
     else:
@@ -79,14 +81,31 @@ def plan_publish(ds: Dataset, repo_id: Optional[str] = None, private: Optional[b
     return plan
 
 
-def list_files(path: Path) -> list[tuple[str, int]]:
-    """Every file that would be uploaded (relative POSIX path, size), `.factory/` excluded, sorted."""
-    out = []
-    for p in sorted(path.rglob("*")):
-        rel = p.relative_to(path).as_posix()
-        if p.is_file() and not rel.startswith(".factory/") and "/.git/" not in f"/{rel}" and p.name != ".DS_Store":
-            out.append((rel, p.stat().st_size))
-    return out
+def list_files(path: Path, manifest: dict[str, Any]) -> tuple[list[tuple[str, int]], list[str]]:
+    """(files to upload as (relative POSIX path, size), sorted; other entries left out).
+
+    Only what the manifest lists (its shards, the index, the manifest itself) and the documents
+    the factory writes (`dataset.DOCUMENTS`, `plots/*.png`) are uploaded: never a dot-file (a
+    `.env`), a file of the user's kept beside the dataset, or `.factory/`. A symlink among them
+    is refused: it would upload whatever it points to.
+    """
+    wanted = [*manifest["shards"], INDEX, MANIFEST, *(d for d in DOCUMENTS if d != PLOTS_DIR)]
+    plots = path / PLOTS_DIR
+    if plots.is_dir() and not plots.is_symlink():
+        wanted += [f"{PLOTS_DIR}/{p.name}" for p in sorted(plots.iterdir()) if p.suffix == ".png"]
+    files = []
+    for rel in dict.fromkeys(wanted):
+        p = path / rel
+        if p.is_symlink():
+            raise FactoryError(f"publish {path}: {rel} is a symbolic link (to {os.readlink(p)}); the dataset must hold "
+                               f"its own files: replace the link with the file, or regenerate")
+        if p.is_file():
+            files.append((rel, p.stat().st_size))
+    kept = {rel for rel, _ in files}
+    left_out = sorted(p.relative_to(path).as_posix() for p in path.rglob("*")
+                      if (p.is_file() or p.is_symlink()) and p.relative_to(path).as_posix() not in kept
+                      and not p.relative_to(path).as_posix().startswith(".factory/"))
+    return sorted(files), left_out
 
 
 def card_metadata(card: Path) -> dict[str, Any]:
@@ -95,7 +114,7 @@ def card_metadata(card: Path) -> dict[str, Any]:
     match = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", text, re.S)
     if not match:
         return {}
-    data = yaml.safe_load(match.group(1))
+    data, _ = load_yaml(match.group(1), str(card))
     return data if isinstance(data, dict) else {}
 
 
@@ -193,10 +212,10 @@ def publish(plan: PublishPlan, token: Optional[str] = None) -> PublishPlan:
         upload = getattr(api, "upload_large_folder", None)
         if upload is not None:                     # huggingface_hub 0.25-0.x: resumable, multi-worker
             upload(repo_id=plan.repo_id, folder_path=plan.folder, repo_type="dataset",
-                   ignore_patterns=EXCLUDE, private=plan.private)
+                   allow_patterns=[f for f, _ in plan.files], ignore_patterns=EXCLUDE, private=plan.private)
         else:                                      # 1.x: upload_folder is itself resumable and batched
             api.upload_folder(repo_id=plan.repo_id, folder_path=plan.folder, repo_type="dataset",
-                              ignore_patterns=EXCLUDE,
+                              allow_patterns=[f for f, _ in plan.files], ignore_patterns=EXCLUDE,
                               commit_message=f"affect-factory: upload {Path(plan.folder).name}")
     except FactoryError:
         raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal, Mapping, Optional, Union
@@ -19,19 +20,26 @@ from pydantic_core import PydanticCustomError
 
 from factory.affect import EMOTIONS
 from factory.errors import FactoryError
-from factory.generators import (DEFAULT_BACKENDS, GeneratorSettings, default_backend, generator_class, modalities,
-                                ordered)
+from factory.generators import (DEFAULT_BACKENDS, MODALITY_ORDER, GeneratorSettings, default_backend, generator_class,
+                                modalities, ordered)
+from factory.spec import SAMPLE_FIELDS
 
 RECIPE_VERSION = 1
 KNOWN_SEXES = ("female", "male", "intersex", "unspecified")
 _AGE_BAND = re.compile(r"^(\d{1,3})-(\d{1,3})$|^(\d{1,3})\+$")
 _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+MAX_AGE = 120          # age bands lie within 0-120 years; an open band 'N+' spans N to N+20
+OPEN_BAND_SPAN = 20
+# Hostile-YAML limits, checked before anything is built from the text.
+MAX_RECIPE_BYTES = 1_000_000
+MAX_NODES = 100_000    # YAML nodes after expanding aliases (a "billion laughs" recipe has ~10**9)
+MAX_DEPTH = 64
 
 Level = Union[int, str]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 class Intensity(_Strict):
@@ -75,6 +83,14 @@ class Complement(_Strict):
     columns: dict[str, str] = Field(default_factory=dict)
     values: dict[str, dict[str, Level]] = Field(default_factory=dict)
 
+    @field_validator("values", mode="before")
+    @classmethod
+    def _codes_as_text(cls, v):
+        # A real dataset's codes are matched as text: `{emotion: {0: neutral}}` means the code "0".
+        if isinstance(v, dict):
+            return {f: ({str(code): lvl for code, lvl in m.items()} if isinstance(m, dict) else m) for f, m in v.items()}
+        return v
+
 
 class Publish(_Strict):
     """Where `affect-factory publish` sends the dataset."""
@@ -102,7 +118,8 @@ class Recipe(_Strict):
     description: str = "A synthetic affective dataset made by affect-factory."
     license: str = "cc-by-4.0"
     seed: int = Field(0, ge=0, lt=2**63)
-    size: Union[int, Literal["auto"]] = 100
+    # 140 = 7 emotions x 4 age bands x 5 (and x 2 sexes, x 10 skin tones): the default balance is exact.
+    size: Union[int, Literal["auto"]] = 140
     shard_size: int = Field(100, ge=1, le=100_000)
     emotions: dict[str, float] = Field(
         default_factory=lambda: {e: 1.0 for e in ("neutral", "happiness", "sadness", "anger", "fear", "disgust", "surprise")})
@@ -113,7 +130,8 @@ class Recipe(_Strict):
         "skin_tone": {t: 1 for t in range(1, 11)},
         "locale": {"en-US": 1},
     })
-    balance: list[list[str]] = Field(default_factory=list)
+    # Default (key left out): emotion crossed with each population factor; `balance: []` for none.
+    balance: Optional[list[list[str]]] = None
     identities: Optional[int] = Field(None, ge=1)
     splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
     episode: EpisodeSettings = Field(default_factory=EpisodeSettings)
@@ -135,6 +153,13 @@ class Recipe(_Strict):
     @classmethod
     def _modality_settings(cls, v):
         return validate_modalities(v)
+
+    @field_validator("seed", "size", "shard_size", "identities", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, v):
+        if isinstance(v, bool):     # YAML's true/yes/on would otherwise count as 1
+            raise ValueError(f"give a whole number, not {str(v).lower()}")
+        return v
 
     @field_validator("size")
     @classmethod
@@ -167,9 +192,12 @@ class Recipe(_Strict):
     @classmethod
     def _population(cls, v):
         out = {}
+        reserved = reserved_factor_names()
         for factor, levels in v.items():
-            if factor in ("emotion", "identity", "split"):
-                raise ValueError(f"{factor!r} is not a population factor (it is planned per sample)")
+            if factor in reserved:
+                raise ValueError(f"factor name {factor!r} is reserved (every sample already has a field or block "
+                                 f"called {factor!r}); rename the factor, e.g. {factor}_group. Reserved: "
+                                 f"{', '.join(sorted(reserved))}")
             if not re.fullmatch(r"[a-z][a-z0-9_]*", factor):
                 raise ValueError(f"factor name {factor!r} must be lower_snake_case")
             _check_shares(levels, factor)
@@ -193,6 +221,8 @@ class Recipe(_Strict):
     @model_validator(mode="after")
     def _cross_checks(self):
         factors = ["emotion", *self.population]
+        if self.balance is None:       # fair by default: no factor's levels skew the emotions
+            self.balance = [["emotion", f] for f in self.population]
         for i, combo in enumerate(self.balance):
             if not combo:
                 raise ValueError(f"balance[{i}] is empty; list factors to cross, e.g. [emotion, sex]")
@@ -282,14 +312,21 @@ def _hint(word: str, choices) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def reserved_factor_names() -> frozenset[str]:
+    """Names a population factor may not take: a sample's own fields and every modality's block."""
+    return SAMPLE_FIELDS | set(modalities()) | set(MODALITY_ORDER)
+
+
 def _check_shares(levels: dict, what: str) -> None:
     if not levels:
         raise ValueError(f"{what}: list at least one level")
     for lvl, w in levels.items():
-        if not isinstance(w, (int, float)) or w < 0:
-            raise ValueError(f"{what} level {lvl!r}: share must be a number >= 0, got {w!r}")
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+            raise ValueError(f"{what} level {lvl!r}: share must be a finite number >= 0, got {w!r}")
     if sum(levels.values()) <= 0:
         raise ValueError(f"{what}: shares must not all be zero")
+    if not math.isfinite(sum(levels.values())):
+        raise ValueError(f"{what}: shares are too large to add up; shares are relative, e.g. 1 and 2")
 
 
 def _check_level(factor: str, level: Level) -> Level:
@@ -307,6 +344,11 @@ def _check_level(factor: str, level: Level) -> Level:
         m = _AGE_BAND.match(level)
         if not m or (m.group(1) and int(m.group(1)) > int(m.group(2))):
             raise ValueError(f"age_band level {level!r} must look like '18-29' or '65+'")
+        top = int(m.group(2)) if m.group(2) else int(m.group(3)) + OPEN_BAND_SPAN
+        if top > MAX_AGE:
+            raise ValueError(f"age_band level {level!r} is outside human ages: bands lie within 0-{MAX_AGE} "
+                             f"years (an open band 'N+' spans N to N+{OPEN_BAND_SPAN}, so N <= "
+                             f"{MAX_AGE - OPEN_BAND_SPAN})")
     elif factor == "sex" and level not in KNOWN_SEXES:
         raise ValueError(f"sex level {level!r}{_hint(level, KNOWN_SEXES)}; known: {', '.join(KNOWN_SEXES)}")
     elif factor == "locale" and not _LOCALE.match(level):
@@ -318,16 +360,30 @@ def _check_level(factor: str, level: Level) -> Level:
 
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file; raise FactoryError naming the key path and line."""
+    return parse_recipe(read_text_file(path, "recipe"), source=str(path))
+
+
+def read_text_file(path: str | Path, what: str) -> str:
+    """A small UTF-8 file (a recipe, a thresholds file): a regular file of at most
+    MAX_RECIPE_BYTES (a device or FIFO such as /dev/zero is never read to its end)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.is_dir():
+            raise FactoryError(f"{path}: is a folder, not a {what} file")
+        if path.exists() and not path.is_file():
+            raise FactoryError(f"{path}: not a regular file (a device or pipe?); give a {what} file")
+        with path.open("rb") as f:
+            data = f.read(MAX_RECIPE_BYTES + 1)
     except FileNotFoundError:
-        raise FactoryError(f"{path}: no such recipe file") from None
-    except UnicodeDecodeError:
-        raise FactoryError(f"{path}: not a text file (a recipe is UTF-8 YAML)") from None
+        raise FactoryError(f"{path}: no such {what} file") from None
     except OSError as exc:
-        raise FactoryError(f"{path}: cannot read recipe ({exc.strerror})") from None
-    return parse_recipe(text, source=str(path))
+        raise FactoryError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    if len(data) > MAX_RECIPE_BYTES:
+        raise FactoryError(f"{path}: more than {MAX_RECIPE_BYTES:,} bytes is too large for a {what}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FactoryError(f"{path}: not a text file (a {what} is UTF-8 YAML)") from None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -337,6 +393,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise yaml.constructor.ConstructorError(None, None, f"a key must be a plain value, not a "
+                                                        f"{type(key).__name__}", key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice",
                                                         key_node.start_mark)
@@ -344,26 +403,85 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _safe_load_unique(text: str):
-    """Like yaml.safe_load (plain data only), but a key given twice is an error."""
+def load_yaml(text: str, source: str):
+    """(data, key path -> line) of YAML text: plain data only (yaml.SafeLoader), a key given twice
+    refused, and hostile documents refused before anything is built from them: more than
+    MAX_RECIPE_BYTES of text, more than MAX_NODES nodes once aliases are expanded (a "billion
+    laughs" document), nesting deeper than MAX_DEPTH, an alias that contains itself, or a number
+    that is not finite (.nan, .inf), wherever it is."""
+    if len(text) > MAX_RECIPE_BYTES:
+        raise FactoryError(f"{source}: {len(text):,} characters is too large for a recipe (at most "
+                           f"{MAX_RECIPE_BYTES:,}); a recipe names factors and shares, not data")
     loader = _UniqueKeyLoader(text)
     try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
-
-
-def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
-    """Validate recipe YAML text; see `load_recipe`."""
-    try:
-        data = _safe_load_unique(text)
-        lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader))
+        node = loader.get_single_node()
+        _check_node_graph(node, source)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise FactoryError(f"{source}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if data is None:
-        data = {}
+    except RecursionError:
+        raise FactoryError(f"{source}: the YAML is nested too deeply (at most {MAX_DEPTH} levels)") from None
+    finally:
+        loader.dispose()
+    lines = _key_lines(node)
+    _refuse_non_finite(data, (), lines, source)
+    return data, lines
+
+
+def _check_node_graph(node, source: str) -> None:
+    """Count the nodes `node` expands to (aliases followed, each shared node costed once per use)."""
+    expanded: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(n, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise FactoryError(f"{source}:{n.start_mark.line + 1}: the YAML is nested more than {MAX_DEPTH} "
+                               f"levels deep; a recipe is a few levels of keys")
+        if id(n) in expanded:
+            return expanded[id(n)]
+        if id(n) in open_nodes:
+            raise FactoryError(f"{source}:{n.start_mark.line + 1}: a YAML alias refers to a node that contains it "
+                               f"(a recursive structure); write the values out")
+        open_nodes.add(id(n))
+        children = [c for kv in n.value for c in kv] if isinstance(n, yaml.MappingNode) else (
+            n.value if isinstance(n, yaml.SequenceNode) else [])
+        total = 1 + sum(size(c, depth + 1) for c in children)
+        open_nodes.discard(id(n))
+        if total > MAX_NODES:
+            raise FactoryError(f"{source}:{n.start_mark.line + 1}: the YAML expands to more than {MAX_NODES:,} "
+                               f"values (aliases of aliases: a 'billion laughs' document?); refusing to load it")
+        expanded[id(n)] = total
+        return total
+
+    if node is not None:
+        size(node, 0)
+
+
+def _refuse_non_finite(value, path: tuple, lines: dict[tuple, int], source: str) -> None:
+    """A NaN or infinity anywhere (as a value or a key) is an error naming its key path and line."""
+    if isinstance(value, float) and not math.isfinite(value):
+        line = _nearest_line(path, lines)
+        where = f"{source}:{line}" if line else source
+        raise FactoryError(f"{where}: {'.'.join(map(str, path)) or '(top level)'}: {value!r} is not a finite "
+                           f"number; give a number such as 0.5")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _refuse_non_finite(k, path + (k,), lines, source)
+            _refuse_non_finite(v, path + (k,), lines, source)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _refuse_non_finite(v, path + (i,), lines, source)
+
+
+def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
+    """Validate recipe YAML text; see `load_recipe`."""
+    data, lines = load_yaml(text, source)
+    if data is None or data == {}:
+        raise FactoryError(f"{source}: the recipe is empty (no keys); a recipe names at least what to make, "
+                           f"e.g. `name: my-dataset` and `size: 140` (every other key has a default, see "
+                           f"docs/recipe.md and recipes/demo.yaml)")
     if not isinstance(data, dict):
         raise FactoryError(f"{source}: a recipe is a mapping of keys (name:, size:, ...), got {type(data).__name__}")
     if data.get("modalities") is not None and isinstance(data["modalities"], dict):
@@ -434,11 +552,11 @@ def _key_lines(node, path=()) -> dict[tuple, int]:
     return out
 
 
-def _scalar(value: str):
+def _scalar(value):
     try:
         return int(value)
-    except ValueError:
-        return value
+    except (TypeError, ValueError):
+        return value if isinstance(value, str) else repr(value)
 
 
 def _nearest_line(loc: tuple, lines: dict[tuple, int]) -> Optional[int]:

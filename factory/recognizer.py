@@ -53,12 +53,17 @@ def _forest(seed: int):
 ESTIMATORS: dict[str, Callable[[int], object]] = {"logistic": _logistic, "forest": _forest}
 
 
+def random_state(seed: int) -> int:
+    """A recipe seed (0 <= seed < 2**63) as scikit-learn's `random_state`, which must be < 2**32."""
+    return int(seed) % 2**32
+
+
 def make_estimator(kind: Union[str, object] = "logistic", seed: int = 0):
     """A scikit-learn classifier: a name in `ESTIMATORS`, or an estimator returned as is (cloned)."""
     if isinstance(kind, str):
         if kind not in ESTIMATORS:
             raise FactoryError(f"unknown recognizer {kind!r}; known: {', '.join(ESTIMATORS)}")
-        return ESTIMATORS[kind](seed)
+        return ESTIMATORS[kind](random_state(seed))
     from sklearn.base import clone
 
     return clone(kind)

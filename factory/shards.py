@@ -82,6 +82,31 @@ def member_offsets(data: bytes) -> dict[str, dict[str, tuple[int, int]]]:
     return out
 
 
+def tar_members(fs, path: str) -> list[tuple[str, int, int]]:
+    """(name, data offset, size) of every member of the tar at `path`, read from its headers
+    only; a damaged tar raises tarfile.TarError."""
+    with fs.open(path, "rb") as f, tarfile.open(fileobj=f, mode="r:") as tar:
+        return [(m.name, m.offset_data, m.size) for m in tar]
+
+
+def compare_members(members: list[tuple[str, int, int]], expected: dict[str, tuple[int, int]]) -> list[str]:
+    """What is wrong with a shard's members given what the index says it holds (member name ->
+    (offset, size)): a member the index does not list (e.g. `../../evil.txt`), one it lists
+    that is absent, or one at another place."""
+    problems = []
+    seen = set()
+    for name, offset, size in members:
+        if name not in expected:
+            problems.append(f"member {name!r} is not in the index")
+        elif expected[name] != (offset, size):
+            problems.append(f"member {name!r} is at {offset}+{size}, the index says {expected[name][0]}+{expected[name][1]}")
+        seen.add(name)
+    missing = sorted(set(expected) - seen)
+    if missing:
+        problems.append(f"{len(missing)} members in the index are not in the tar (first: {missing[0]!r})")
+    return problems
+
+
 def partial_path(root: str, name: str) -> str:
     """A temporary name for `name` that no other writer uses (a retried task, a lingering
     worker of a killed run), under `root/.factory/partial/`."""

@@ -5,7 +5,7 @@ Generators see a `SampleSpec` and their own settings, never the recipe.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -77,3 +77,8 @@ class SampleSpec:
 def _stream_key(stream: str) -> int:
     # A stable integer per stream name (Python's hash() is salted per process).
     return int.from_bytes(hashlib.sha256(stream.encode("utf-8")).digest()[:8], "little")
+
+
+# The names a sample already uses for its own fields (plan columns and top-level keys of its
+# JSON): a population factor may not take one, or one value would overwrite the other.
+SAMPLE_FIELDS = frozenset({f.name for f in fields(SampleSpec)} - {"attributes"} | {"key", "generators"})

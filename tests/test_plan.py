@@ -108,7 +108,7 @@ def test_shards_are_named_by_split_and_sized():
 
 
 def test_person_seeds_never_equal_sample_seeds():
-    s = make_plan(Recipe.model_validate({"size": 60, "identities": 12, "seed": 1234})).samples
+    s = make_plan(Recipe.model_validate({"size": 60, "identities": 12, "seed": 1234, "balance": []})).samples
     assert not set(s["seed"]) & set(s["identity_seed"])
 
 
@@ -120,6 +120,7 @@ def test_too_few_identities_for_a_per_person_factor():
 
 
 def test_splits_follow_their_shares_with_few_persons():
-    r = Recipe.model_validate({"size": 200, "identities": 20, "splits": {"train": 0.8, "validation": 0.1, "test": 0.1}})
+    r = Recipe.model_validate({"size": 200, "identities": 20, "balance": [],
+                               "splits": {"train": 0.8, "validation": 0.1, "test": 0.1}})
     shares = make_plan(r).samples["split"].value_counts(normalize=True)
     assert abs(shares["train"] - 0.8) <= 0.06 and shares["validation"] > 0 and shares["test"] > 0

@@ -12,9 +12,9 @@ def error_of(text: str) -> str:
     return str(exc.value)
 
 
-def test_empty_recipe_gets_every_default():
-    r = parse_recipe("")
-    assert r.size == 100 and r.shard_size == 100
+def test_a_name_alone_gets_every_default():
+    r = parse_recipe("name: defaults\n")
+    assert r.size == 140 and r.shard_size == 100
     assert set(r.emotions) >= {"neutral", "anger"}
     assert r.modalities["physiology"] is not None
     assert r.episode.apex > r.episode.onset

@@ -88,8 +88,11 @@ def run_audit(ds: Dataset, plots: bool = True, estimator="logistic",
 def current_audit(ds: Dataset) -> dict[str, Any]:
     """DIR/audit.json when it was made from this very index (same SHA-256), else a fresh audit."""
     if ds.exists(AUDIT_JSON):
-        cached = json.loads(ds.read_bytes(AUDIT_JSON))
-        if (cached.get("index_sha256") == (ds.manifest.get("index") or {}).get("sha256")
+        try:
+            cached = json.loads(ds.read_bytes(AUDIT_JSON))
+        except ValueError:        # a truncated or edited audit.json is not trusted: audit again
+            cached = {}
+        if isinstance(cached, dict) and (cached.get("index_sha256") == (ds.manifest.get("index") or {}).get("sha256")
                 and cached.get("thresholds") == thresholds_of(ds.manifest).model_dump()):
             return cached
     return run_audit(ds)

@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 
 from factory.dataset import Dataset, member_kind
+from factory.recipe import load_yaml
 from factory.uses import ai_act
 
 
@@ -33,7 +34,7 @@ def _model_license(ref: str) -> Optional[str]:
             return None
         text = readme.read_text(encoding="utf-8", errors="replace")
         if text.startswith("---"):
-            meta = yaml.safe_load(text.split("---", 2)[1]) or {}
+            meta = load_yaml(text.split("---", 2)[1], str(readme))[0] or {}
             lic = meta.get("license")
             return ", ".join(lic) if isinstance(lic, list) else (str(lic) if lic else None)
     except Exception:  # a card we cannot read is reported as unknown, never fatal

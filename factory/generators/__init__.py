@@ -38,7 +38,7 @@ NEURAL_PACKAGES = {"torch", "torchaudio", "torchcodec", "transformers", "diffuse
 class GeneratorSettings(BaseModel):
     """Base of every generator's `Settings`: unknown keys are refused, defaults validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
     backend: str
 
