@@ -127,11 +127,11 @@ VOCAL: dict[str, VocalProfile] = {
 FACS_PROTOTYPES: dict[str, dict[int, float]] = {
     "neutral": {},
     "happiness": {6: 1.0, 12: 1.0},
-    "sadness": {1: 1.0, 4: 1.0, 15: 1.0},
+    "sadness": {1: 1.0, 4: 1.0, 15: 1.0, 17: 0.6},     # EMFACS 1+4+15 and its 1+4+15+17 variant
     "surprise": {1: 1.0, 2: 1.0, 5: 1.0, 26: 1.0},
     "fear": {1: 1.0, 2: 1.0, 4: 1.0, 5: 1.0, 7: 1.0, 20: 1.0, 26: 1.0},
     "anger": {4: 1.0, 5: 1.0, 7: 1.0, 23: 1.0},
-    "disgust": {9: 1.0, 15: 1.0, 16: 1.0},
+    "disgust": {9: 1.0, 10: 1.0, 17: 1.0},           # EMFACS 9+17 and 10+17 (upper lip up, chin up)
     "contempt": {12: 0.5, 14: 0.5},  # unilateral (R12A+R14A)
     "calm": {12: 0.2},               # *chosen*: slight relaxed smile
 }

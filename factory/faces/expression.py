@@ -12,14 +12,18 @@ from factory.affect import FACS_PROTOTYPES
 from factory.spec import Episode
 
 # The action units the renderer animates (all those of the prototypes, plus 10 and 25).
-AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 16, 20, 23, 25, 26)
+AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 16, 17, 20, 23, 25, 26)
 AU_NAMES = {
     1: "inner brow raiser", 2: "outer brow raiser", 4: "brow lowerer", 5: "upper lid raiser",
     6: "cheek raiser", 7: "lid tightener", 9: "nose wrinkler", 10: "upper lip raiser",
     12: "lip corner puller", 14: "dimpler", 15: "lip corner depressor",
-    16: "lower lip depressor", 20: "lip stretcher", 23: "lip tightener", 25: "lips part",
+    16: "lower lip depressor", 17: "chin raiser", 20: "lip stretcher", 23: "lip tightener", 25: "lips part",
     26: "jaw drop",
 }
+# Head movement that belongs to an expression, degrees of pitch at full intensity (> 0 tilts
+# the nose down): EMFACS sadness carries AU54 (head down, with 64 eyes down); disgust turns
+# the head up and back (AU53/58), away from what disgusts.
+HEAD_PITCH = {"sadness": 8.0, "disgust": -7.0}
 # Expressions shown on one side of the face only (EMFACS contempt: R12A+R14A).
 UNILATERAL = {"contempt": "R"}
 MAX_GAIN_DEVIATION = 0.14
@@ -34,6 +38,11 @@ def target_aus(emotion: str, intensity: float) -> dict[int, float]:
     """The prototype of `emotion` scaled by `intensity`, for every animated AU (0 if absent)."""
     proto = FACS_PROTOTYPES.get(emotion, {})
     return {au: round(float(np.clip(proto.get(au, 0.0) * intensity, 0.0, 1.0)), 4) for au in AUS}
+
+
+def head_pitch(emotion: str, strength: float) -> float:
+    """The expression's head pitch (degrees) at `strength` (intensity times envelope)."""
+    return HEAD_PITCH.get(emotion, 0.0) * strength
 
 
 def rendered_aus(target: dict[int, float], gains: dict[int, float]) -> dict[int, float]:

@@ -226,7 +226,8 @@ def _bump(v: np.ndarray, centre, radius: float, shift) -> np.ndarray:
 
 # Soft-tissue motion between the landmarks, cm at AU = 1 (FACS: AU6 raises and bulges the
 # cheeks, AU12 pulls them up and out along the nasolabial fold, AU9 bunches the nose sides,
-# AU4 bunches the brows forward, AU1/2 lift the forehead, AU10 lifts the cheek above the lip).
+# AU4 bunches the brows forward, AU1/2 lift the forehead, AU10 lifts the cheek above the lip,
+# AU17 pushes the chin boss up and forward).
 _SOFT_TISSUE = {
     6: [((3.6, 2.3), 1.2, (0.05, -0.35, 0.25))],
     12: [((3.5, 4.4), 1.3, (0.25, -0.45, 0.3)), ((2.6, 2.6), 1.0, (0.05, -0.2, 0.12))],
@@ -236,6 +237,7 @@ _SOFT_TISSUE = {
     2: [((3.6, -3.0), 1.5, (0.0, -0.3, 0.0))],
     10: [((1.9, 4.2), 1.0, (0.0, -0.2, 0.1))],
     20: [((3.6, 6.6), 1.2, (0.25, 0.05, -0.05))],
+    17: [((0.5, 8.7), 0.9, (0.0, -0.25, 0.2))],
 }
 
 

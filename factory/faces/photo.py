@@ -24,7 +24,7 @@ PIVOT = np.array([0.0, 4.0, -7.0])       # head rotates about the top of the nec
 AIM = np.array([0.0, 3.0, 0.0])          # the point the camera centres, cm (below the eyes)
 FOCAL = 2.9                              # focal length in image widths (a ~70 mm lens on full frame)
 IRIS_RADIUS, PUPIL_RADIUS = 0.56, 0.2
-CREASE_AUS = (1, 2, 4, 6, 9, 10, 12, 14, 15)
+CREASE_AUS = (1, 2, 4, 6, 9, 10, 12, 14, 15, 17)
 SENSOR_NOISE = 1.6     # sensor noise, SD in 8-bit sRGB steps
 LENS = ImageFilter.Kernel((3, 3), (1, 2, 1, 2, 4, 2, 1, 2, 1), scale=16)   # lens softness (binomial, ~0.7 px)
 SKIN_SPECULAR = 0.09   # peak specular of skin (times the map: T-zone, lips, oiliness)

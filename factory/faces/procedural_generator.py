@@ -21,7 +21,8 @@ from pydantic import Field, model_validator
 import factory
 from factory.affect import FACS_PROTOTYPES, MONK_SKIN_TONES
 from factory.errors import FactoryError
-from factory.faces.expression import UNILATERAL, au_key, envelope, frame_times, rendered_aus, target_aus
+from factory.faces.expression import (UNILATERAL, au_key, envelope, frame_times, head_pitch, rendered_aus,
+                                      target_aus)
 from factory.faces.geometry import Pose
 from factory.faces.identity import FaceIdentity, draw_identity, hex_rgb
 from factory.faces.mesh import fit_aus
@@ -37,11 +38,14 @@ BACKGROUNDS = [(196, 200, 204), (150, 160, 170), (205, 196, 180), (120, 128, 120
                (214, 210, 200), (170, 150, 130), (110, 120, 140), (60, 64, 70), (228, 228, 226)]
 
 
-def sample_pose(spec: SampleSpec, limits: Sequence[float]) -> Pose:
-    """A small random head pose (SD = limit / 2.4, clipped at the limit) from the sample's stream."""
+def sample_pose(spec: SampleSpec, limits: Sequence[float], strength: float | None = None) -> Pose:
+    """A small random head pose (SD = limit / 2.4, clipped at the limit) from the sample's
+    stream, plus the expression's own head pitch (`head_pitch`) at `strength` (default: the
+    sample's intensity, the apex)."""
     rng = spec.rng("face.pose")
-    return Pose(**{k: round(float(np.clip(rng.normal(0, lim / 2.4), -lim, lim)), 3)
-                   for k, lim in zip(("yaw", "pitch", "roll"), limits)})
+    yaw, pitch, roll = (float(np.clip(rng.normal(0, lim / 2.4), -lim, lim)) for lim in limits)
+    pitch += head_pitch(spec.emotion, spec.intensity if strength is None else strength)
+    return Pose(yaw=round(yaw, 3), pitch=round(pitch, 3), roll=round(roll, 3))
 
 
 def sample_lighting(spec: SampleSpec, settings: Any) -> tuple[Lighting, dict[str, Any]]:
@@ -164,8 +168,8 @@ class ProceduralFaceGenerator:
             labels["frames"] = self._frames(spec, person, labels, files)
         return SampleParts(files=files, labels=labels)
 
-    def _scene(self, spec: SampleSpec):
-        pose = sample_pose(spec, getattr(self.settings, "max_pose", (12.0, 8.0, 8.0)))
+    def _scene(self, spec: SampleSpec, strength: float | None = None):
+        pose = sample_pose(spec, getattr(self.settings, "max_pose", (12.0, 8.0, 8.0)), strength)
         lighting, light_labels = sample_lighting(spec, self.settings)
         distance = round(float(spec.rng("face.camera").uniform(*self.settings.distance)), 2)
         return pose, lighting, light_labels, distance
@@ -205,15 +209,16 @@ class ProceduralFaceGenerator:
     def _frames(self, spec: SampleSpec, person: Person, labels: dict[str, Any], files: dict[str, bytes]):
         aus = {int(k[2:]): v for k, v in labels["au"].items()}
         side = labels["unilateral"] or None
-        pose, lighting, _, distance = self._scene(spec)
         frames = []
         for k, t in enumerate(frame_times(spec.episode, int(self.frames))):
             w = envelope(t, spec.episode)
+            pose, lighting, _, distance = self._scene(spec, spec.intensity * w)
             a_t = {a: round(v * w, 4) for a, v in aus.items()}
             photo = render_photo(person, a_t, side, pose, lighting, distance, self.size, spec.rng(f"face.photo.{k}"))
             files[f"frame{k:02d}.png"] = encode_png(photo.image, PNG_LEVEL)
             frames.append({"file": f"frame{k:02d}.png", "time": t, "weight": round(w, 4),
-                           "au": {au_key(a): v for a, v in a_t.items()}, "landmarks": _round_px(photo.landmarks)})
+                           "au": {au_key(a): v for a, v in a_t.items()},
+                           "pose": {"yaw": pose.yaw, "pitch": pose.pitch, "roll": pose.roll}, "landmarks": _round_px(photo.landmarks)})
         return frames
 
 

@@ -118,6 +118,9 @@ def crease_maps() -> dict[int, np.ndarray]:
     out[2] = lines(forehead, 0.18, 0.028) * (1.0 - 0.6 * centre)
     out[15] = lines(_both_sides([(3.3, 7.2), (3.6, 8.6), (3.4, 9.6)]), 0.2, 0.06)
     out[10] = lines(_both_sides([(1.8, 3.3), (2.4, 4.4)]), 0.2, 0.08)
+    # AU17: the mentolabial furrow under the lower lip deepens and the chin boss wrinkles.
+    out[17] = lines([np.array([(-1.4, 7.7), (-0.6, 8.05), (0.0, 8.1), (0.6, 8.05), (1.4, 7.7)])], 0.22, 0.08) \
+        + lines(_both_sides([(0.3, 8.6), (0.7, 9.1)]) + _both_sides([(0.9, 8.5), (1.2, 9.0)]), 0.1, 0.04)
     out[14] = lines(_both_sides([(3.35, 6.4), (3.45, 7.2)]), 0.15, 0.1)
     return out
 
