@@ -269,12 +269,23 @@ PULSE_ARRIVAL_SLOPE = -0.0012  # s per bpm, *chosen*
 # Moody et al. 1985, Computers in Cardiology 12:113): relative amplitude swing, *chosen*.
 ECG_RESP_AMPLITUDE = 0.08
 
-# A person's ECG morphology relative to ecgsyn's default: P-wave size, T-wave size, and the width
+# A person's ECG morphology relative to ecgsyn's default: P-wave size, T-wave size, the width
 # of the Q, R and S Gaussians (their sharpness; the Q-S spacing, hence the QRS duration, stays
-# ecgsyn's). Lead placement and anatomy: neurokit2's 12-lead ecgsyn table scales waves 0.05-3x
-# between leads. Medians and log-SDs *chosen*, checked against real ECG by benchmarks/realism.py.
-ECG_WAVES = (0.7, 0.24, 0.45)
-ECG_WAVES_SD = (0.2, 0.15, 0.1)
+# ecgsyn's) and the T wave's width. Lead placement and anatomy: neurokit2's 12-lead ecgsyn table
+# scales waves 0.05-3x between leads.
+# - T size: T/R about 0.2 in lead II (limb-lead T waves are half the precordial ones, Gamble et
+#   al. 1995 J. Electrocardiol. 28:191; V5 T 0.32-0.44 mV, Haarmark et al. 2010 J. Electrocardiol.
+#   43:31) and at least 1/10 of R in leads I, II, V4-V6 (clinical flattening threshold). T gain
+#   0.52 gives T/R ~0.2 (0.24, used before, gave 0.09: flat T waves).
+# - T width: Tpeak-Tend 92-94 ms, independent of heart rate (Haarmark et al. 2010); for ecgsyn's
+#   Gaussian T the tangent method gives Tpeak-Tend = 2 SD, so SD ~46 ms = 0.73 of ecgsyn's 64 ms
+#   at 60 bpm.
+# - Between persons: T amplitude differs ~25 % by sex and 10-15 % per age band (Gamble et al. 1995),
+#   lead placement and R amplitude add more: T log-SD 0.3 *chosen*.
+# P size, QRS sharpness and the other log-SDs *chosen*. benchmarks/realism.py compares the result
+# with one real recording; it is not fitted to it (docs/benchmarks.md, ECG IQR / SD).
+ECG_WAVES = (0.7, 0.52, 0.45, 0.73)
+ECG_WAVES_SD = (0.2, 0.3, 0.1, 0.1)
 # PPG diastolic peak height relative to the systolic one: varies between persons and falls with
 # arterial stiffness and age (reflection index, Millasseau et al. 2002, Clin. Sci. 103:371);
 # median *chosen* (neurokit2's ppg_simulate uses 0.51), log-SD 0.25.

@@ -28,13 +28,15 @@ from factory.plan import Plan, episode_of, specs_from_rows
 from factory.recipe import Recipe
 from factory.shards import write_shard
 
-_GENERATORS: dict[str, dict[str, Generator]] = {}   # per process, by recipe hash
+_GENERATORS: dict[str, dict[str, Generator]] = {}   # per process: the latest recipe's, by its hash
 
 
 def build_generators(recipe: Recipe) -> dict[str, Generator]:
-    """The recipe's generators, built once per process."""
+    """The recipe's generators, built once per process (a long-lived worker keeps only the
+    latest recipe's, so models of earlier runs are freed)."""
     key = recipe.hash()
     if key not in _GENERATORS:
+        _GENERATORS.clear()
         _GENERATORS[key] = {m: load_generator(m, s) for m, s in recipe.modalities.items()}
     return _GENERATORS[key]
 
@@ -171,6 +173,7 @@ def run_on_dask(recipe: Recipe, tasks: Iterable[Task], out: str, client,
     payload = recipe.model_dump_json()
     run_id = f"{recipe.hash()[:8]}-{uuid.uuid4().hex[:6]}"
     _wait_for_workers(client, scheduler)
+    _refuse_threaded_workers(client)
     _probe_workers(client, payload)
     pending = iter(tasks)
     futures = as_completed(loop=client.loop)
@@ -201,6 +204,17 @@ def _wait_for_workers(client, scheduler: Optional[str]) -> None:
     except TimeoutError:
         raise FactoryError(f"--scheduler {scheduler}: no Dask worker connected within {WORKER_WAIT_S} s; "
                            f"start some with `dask worker {scheduler}`") from None
+
+
+def _refuse_threaded_workers(client) -> None:
+    """Generators seed process-wide state (torch, eSpeak NG) per sample, so a worker running two
+    tasks at once in threads could change the bytes: each worker must have one thread."""
+    threaded = sorted(w for w, n in client.nthreads().items() if n > 1)
+    if threaded:
+        more = f" (and {len(threaded) - 1} more)" if len(threaded) > 1 else ""
+        raise FactoryError(f"Dask worker {threaded[0]}{more} runs {client.nthreads()[threaded[0]]} threads; "
+                           f"the factory needs one thread per worker for byte-identical output: start "
+                           f"workers with `dask worker ADDRESS --nthreads 1` (use --nworkers for more)")
 
 
 def _submit_next(client, futures, pending, payload, out, run_id) -> bool:

@@ -69,15 +69,40 @@ def acquire(fs, root: str, alive: Callable[[int], bool] | None = None) -> Folder
             raise FactoryError(f"--out {root}: {path} exists but cannot be read; if no other run is writing "
                                f"this dataset, delete {path} and run again") from None
         if attempt == 0 and holder.get("host") == socket.gethostname() and not alive(int(holder.get("pid", -1))):
-            fs.rm(path)                     # stale: its process is gone
-            lock.note = (f"took over a stale lock of pid {holder.get('pid')} (started {holder.get('started')}), "
-                         f"a run that ended without releasing it")
-            continue
+            current = _set_aside(fs, path, holder, lock.token)
+            if current is None:             # stale: its process is gone, and we set it aside
+                lock.note = (f"took over a stale lock of pid {holder.get('pid')} (started {holder.get('started')}), "
+                             f"a run that ended without releasing it")
+                continue
+            if not current:                 # gone meanwhile: try again
+                continue
+            holder = current
         raise FactoryError(
             f"--out {root}: another run is writing this dataset (pid {holder.get('pid')} on {holder.get('host')}, "
             f"started {holder.get('started')}: {holder.get('command')}); wait for it to finish, or, if it is gone, "
             f"delete {path} and run again")
     raise FactoryError(f"--out {root}: could not take the lock {path}; run again")
+
+
+def _set_aside(fs, path: str, stale: dict[str, Any], token: str) -> dict[str, Any] | None:
+    """Rename the stale lock `stale` out of the way; None when done. Two runs may both find the
+    same stale lock: renaming is atomic, and if what we renamed is not the stale lock (another
+    run took it over first), it is put back and its holder returned, so only one run goes on."""
+    aside = f"{path}.stale-{token}"
+    try:
+        fs.mv(path, aside)
+    except (FileNotFoundError, OSError):
+        return {}                           # gone already: the next attempt reads the new holder
+    moved = _read(fs, aside)
+    if moved.get("token") == stale.get("token"):
+        fs.rm(aside)
+        return None
+    try:
+        _create(fs, path, json.dumps(moved).encode())
+    except FileExistsError:
+        pass
+    fs.rm(aside)
+    return moved
 
 
 def _create(fs, path: str, data: bytes) -> None:

@@ -64,8 +64,8 @@ def test_au_labels_match_prototypes(procedural, emotion):
         want = proto.get(au, 0.0) * intensity
         assert lab["target"][au_key(au)] == pytest.approx(want, abs=1e-4)
         assert abs(lab["au"][au_key(au)] - want) <= MAX_GAIN_DEVIATION * want + 1e-4
-        assert lab["measured"][au_key(au)] == pytest.approx(lab["au"][au_key(au)], abs=0.05)
-    assert lab["met"]["au"] is True
+        assert lab["mesh_fit"][au_key(au)] == pytest.approx(lab["au"][au_key(au)], abs=0.05)
+    assert lab["measured"] == {} and lab["met"] == {}    # nothing claimed as measured on the image
     assert lab["time"] == 5.8 and lab["face_model"] == "blendshapes"
     assert set(lab["lighting"]) >= {"key_azimuth", "key_elevation", "key_kelvin", "fill_ratio", "background"}
     assert rgb(part).shape == (128, 128, 3)
@@ -161,7 +161,7 @@ def test_face_models_and_settings():
     assert "research" not in clean.licence and "research-use" in pyfeat.licence
     a, b = clean.generate([spec])[0], pyfeat.generate([spec])[0]
     assert b.labels["face_model"] == "pyfeat" and a.files["png"] != b.files["png"]
-    assert b.labels["measured"]["AU12"] == pytest.approx(b.labels["au"]["AU12"], abs=0.05)
+    assert b.labels["mesh_fit"]["AU12"] == pytest.approx(b.labels["au"]["AU12"], abs=0.05)
     neutral, basis = expression_model("pyfeat")
     assert neutral.shape == (478, 3) and basis.shape == (len(AUS), 478, 3)
     for bad in ({"background": "red"}, {"distance": (120, 60)}, {"face_model": "other"}):
@@ -323,8 +323,8 @@ def test_diffusers_layout_mode_keeps_procedural_labels(tiny_models, procedural):
     part = gen.generate([spec])[0]
     proc = ProceduralFaceGenerator(FaceSettings(size=32)).generate([spec])[0].labels
     for key in ("au", "landmarks", "pose"):
-        assert part.labels[key] == proc[key]
-    assert part.labels["mode"] == "layout"
+        assert part.labels["layout"][key] == proc[key]
+    assert part.labels["mode"] == "layout" and "landmarks" not in part.labels   # the guide's, not the image's
 
 
 @pytest.mark.slow
@@ -381,14 +381,14 @@ def test_controlnet_same_seed_same_image_keeps_labels(tiny_models, tiny_controln
     assert Image.open(io.BytesIO(first[0].files["png"])).size == (32, 32)
     proc = ProceduralFaceGenerator(FaceSettings(size=32)).generate(specs)
     for part, ref, spec in zip(first, proc, specs):
-        for key in ("au", "measured", "au_error", "unilateral", "landmarks", "pose", "identity", "target"):
-            assert part.labels[key] == ref.labels[key], key
-        assert part.labels["met"]["au"] == ref.labels["met"]["au"]
+        assert part.labels["target"] == ref.labels["target"]
+        for key in ("au", "unilateral", "landmarks", "pose", "identity"):
+            assert part.labels["layout"][key] == ref.labels[key], key
         assert part.labels["mode"] == "layout" and part.labels["controlnet"] == str(tiny_controlnet)
         assert "layout_strength" not in part.labels   # img2img only
         assert part.labels["time"] == spec.episode.apex
         json.dumps(part.labels)
-    assert first[2].labels["unilateral"] == "R"
+    assert first[2].labels["layout"]["unilateral"] == "R"
     # the control image is used: text mode with the same seeds and prompts gives other images
     text = DiffusersFaceGenerator(diffusers_settings(tiny_models, critic=None)).generate(specs[:1])
     assert text[0].labels["seed"] == first[0].labels["seed"]

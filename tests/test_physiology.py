@@ -207,6 +207,23 @@ def test_fast_ecgsyn_matches_neurokit2_solve_ivp():
     assert len(r_peaks(ours)) == len(r_peaks(reference))
 
 
+def test_ecg_t_waves_are_normal_sized_relative_to_r():
+    """neurokit2's delineation of clean ECGs: T/R mostly >= 1/10 (below it a T wave counts as
+    flattened in leads I, II, V4-V6) and the median inside lead II's usual 0.1-0.5."""
+    _, some = specs(size=14, identities=14, artifacts="none")
+    ratios = []
+    for spec in some:
+        ecg = record(episode_targets(spec), ["ecg"], 256, spec, "none")[0]["ecg"]
+        r = r_peaks(ecg)
+        t = np.asarray(_quiet(nk.ecg_delineate, ecg, r, sampling_rate=256)[1]["ECG_T_Peaks"], dtype=float)
+        pairs = [(a, int(b)) for a, b in zip(r, t) if np.isfinite(b) and a > 26]
+        base = [np.median(ecg[a - 26:a - 15]) for a, _ in pairs]     # PR segment, 100-60 ms before R
+        ratios.append(np.median([(ecg[b] - z) / (ecg[a] - z) for (a, b), z in zip(pairs, base)]))
+    ratios = np.array(ratios)
+    assert np.mean(ratios >= 0.1) >= 0.8
+    assert 0.1 <= np.median(ratios) <= 0.5
+
+
 # ---------------------------------------------------------------- coupling
 
 def test_ppg_pulses_follow_r_peaks_after_the_pulse_arrival_time():

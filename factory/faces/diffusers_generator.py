@@ -95,7 +95,6 @@ class DiffusersFaceGenerator:
         self._pipe = None
         self._critic = None
         self._layout = None
-        self._emotions: Sequence[str] | None = None
 
     # ------------------------------------------------------------ checks
     def preflight(self, levels: Mapping[str, Sequence[Any]]) -> None:
@@ -122,7 +121,6 @@ class DiffusersFaceGenerator:
             self._check_controlnet(folder, multiple)
         if s.critic:
             resolve(s.critic, "modalities.face.critic", "config.json")
-        self._emotions = list(levels.get("emotion", ())) or None
         unknown = [e for e in levels.get("emotion", ()) if e not in FACS_PROTOTYPES]
         if unknown and s.mode == "layout":
             raise FactoryError(f"emotions: layout mode has no FACS prototype for {unknown}")
@@ -234,7 +232,9 @@ class DiffusersFaceGenerator:
         if self.settings.critic and self._critic is None:
             from factory.faces.critic import EmotionCritic
 
-            emotions = self._emotions or list(FACS_PROTOTYPES)
+            # every emotion with a prototype, whatever the recipe asks: the critic's scores must
+            # not depend on state a Dask worker's fresh generator would not have
+            emotions = list(FACS_PROTOTYPES)
             self._critic = EmotionCritic(self.settings.critic, pick_device(self.settings.device, DEVICE_FIELD), emotions)
         return self._critic
 
@@ -294,9 +294,9 @@ class DiffusersFaceGenerator:
         guides = []
         for spec, lab in zip(specs, labels):
             img, proc = self._layout.render_apex(spec, self._layout.person(spec))
-            for k in ("au", "measured", "au_error", "unilateral", "pose", "landmarks", "identity"):
-                lab[k] = proc[k]
-            lab["met"]["au"] = proc["met"]["au"]
+            # the guide's exact labels; the generated image follows it only as far as the
+            # model does, so they are the layout's, not measurements of this image
+            lab["layout"] = {k: proc[k] for k in ("au", "unilateral", "pose", "landmarks", "identity")}
             if self._uses_controlnet():
                 lab["controlnet"] = str(self.settings.controlnet)
             else:

@@ -43,11 +43,14 @@ def person_profile(spec: SampleSpec, variability: str) -> dict[str, Any]:
     pulse_arrival = float(np.clip(PULSE_ARRIVAL_S + PULSE_ARRIVAL_SD * traits.standard_normal(), 0.2, 0.3))
     own = spec.identity_rng(f"physiology.profile.{spec.emotion}")
     deviation = {c: v.person_emotion_sd * CHANNEL_SCALE[c] * own.standard_normal() for c in CHANNELS}
-    return {"base": base, "gains": gains, "deviation": deviation, "responder": responder,
-            "low_reactor": low_reactor, "rsa": rsa, "pulse_arrival": pulse_arrival,
-            "ecg_gain": math.exp(0.3 * traits.standard_normal()),
-            "ecg_waves": [ECG_WAVES[i] * math.exp(ECG_WAVES_SD[i] * traits.standard_normal()) for i in range(3)],
-            "ppg_diastolic": float(np.clip(PPG_DIASTOLIC * math.exp(0.25 * traits.standard_normal()), 0.1, 0.7))}
+    profile = {"base": base, "gains": gains, "deviation": deviation, "responder": responder,
+               "low_reactor": low_reactor, "rsa": rsa, "pulse_arrival": pulse_arrival,
+               "ecg_gain": math.exp(0.3 * traits.standard_normal()),
+               "ecg_waves": [ECG_WAVES[i] * math.exp(ECG_WAVES_SD[i] * traits.standard_normal()) for i in range(3)],
+               "ppg_diastolic": float(np.clip(PPG_DIASTOLIC * math.exp(0.25 * traits.standard_normal()), 0.1, 0.7))}
+    # Drawn last so that adding it left every earlier trait draw as it was.
+    profile["ecg_waves"].append(ECG_WAVES[3] * math.exp(ECG_WAVES_SD[3] * traits.standard_normal()))
+    return profile
 
 
 def habituation(group: str, repetition: int) -> float:

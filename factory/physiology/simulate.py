@@ -151,16 +151,16 @@ def ecgsyn_integrate(theta: np.ndarray, heart_rate: np.ndarray, fs: float, z0: f
 
 
 def ecg_simulate(tg: dict, fs: int, rng: np.random.Generator, heart: Heart, breathing: np.ndarray) -> np.ndarray:
-    """ECG (mV) along the heart's beats: ecgsyn with the person's P and T wave sizes and QRS
-    width (`tg["ecg_waves"]`), scaled like neurokit2's output (-0.4 to 1.2 mV), times the
+    """ECG (mV) along the heart's beats: ecgsyn with the person's P and T wave sizes, QRS
+    sharpness and T width (`tg["ecg_waves"]`), scaled like neurokit2's output (-0.4 to 1.2 mV), times the
     person's amplitude and respiration's QRS modulation."""
     t = padded_time(tg, fs)
     fine = np.arange(len(t) * ECGSYN_OVERSAMPLE) / (fs * ECGSYN_OVERSAMPLE) + t[0]
     theta = 2 * np.pi * np.interp(fine, t, heart.phase)
-    p_gain, t_gain, width = tg["ecg_waves"]
-    qrs = 1.0 / width ** 2          # a wave's height goes with a * b^2: keep the QRS height as it narrows
-    ai = ECGSYN_AI * np.array([p_gain, qrs, qrs, qrs, t_gain])
-    bi = ECGSYN_BI * np.array([1.0, width, width, width, 1.0])
+    p_gain, t_gain, width, t_width = tg["ecg_waves"]
+    qrs = 1.0 / width ** 2          # a wave's height goes with a * b^2: keep the heights as waves narrow
+    ai = ECGSYN_AI * np.array([p_gain, qrs, qrs, qrs, t_gain / t_width ** 2])
+    bi = ECGSYN_BI * np.array([1.0, width, width, width, t_width])
     z = ecgsyn_integrate(theta, np.interp(fine, t, heart.rate), fs * ECGSYN_OVERSAMPLE, ai=ai, bi=bi)[::ECGSYN_OVERSAMPLE]
     z = (z - z.min()) * 1.6 / np.ptp(z) - 0.4
     gain = tg["ecg_gain"] * (1 + ECG_RESP_AMPLITUDE * breath_drive(breathing)) * rng.uniform(0.95, 1.05)
