@@ -81,7 +81,7 @@ def test_targets_scale_with_emotion_and_intensity():
 
 def heartpy_recording(name: str) -> tuple[np.ndarray, float]:
     """A real PPG recording shipped in the HeartPy wheel and its sampling rate."""
-    hp = pytest.importorskip("heartpy")
+    import heartpy as hp
     path = Path(hp.__file__).parent / "data" / name
     if name == "data.csv":
         return np.asarray(hp.get_data(str(path)), float), 100.0

@@ -29,6 +29,7 @@ from factory.eeg.artifacts import eeg_artifacts, no_artifacts
 from factory.eeg.measure import TOP_HZ, eeg_measure, summarise, windows
 from factory.eeg.simulate import WelchKernel, eeg_simulate, eeg_trial, expected_band_powers, projection
 from factory.errors import FactoryError
+from factory.physiology.artifacts import mains_frequency
 from factory.generators import GeneratorSettings, OutputFile, SampleParts
 from factory.spec import Episode, SampleSpec
 
@@ -50,7 +51,7 @@ class EEGSettings(GeneratorSettings):
     channels: Optional[list[str]] = None     # 10-20/10-10/10-05 names, instead of a preset
     sampling_rate: int = Field(128, le=4096)
     artifacts: Literal["none", "realistic"] = "realistic"
-    line_frequency: Literal[50, 60] = 50
+    line_frequency: Optional[Literal[50, 60]] = None   # mains; None: from the sample's locale, like the ECG's
 
     @field_validator("montage")
     @classmethod
@@ -116,7 +117,7 @@ class EEGGenerator:
         self.channels, self.montage = settings.electrodes()
         self.rate = int(settings.sampling_rate)
         self.artifacts = settings.artifacts
-        self.line_frequency = float(settings.line_frequency)
+        self.line_frequency = settings.line_frequency
 
     @cached_property
     def projection(self):
@@ -160,8 +161,9 @@ class EEGGenerator:
         x = eeg_simulate(self.projection, trial, spec.episode, self.rate, spec.rng("eeg.signal"))
         events = no_artifacts()
         if self.artifacts == "realistic":
+            mains = self.line_frequency or mains_frequency(spec.get("locale"))
             noise, events = eeg_artifacts(self.channels, x.shape[1], self.rate, spec.rng("eeg.artifacts"),
-                                          self.line_frequency)
+                                          float(mains))
             x += noise
         data = (x - x.mean(axis=0, keepdims=True)).astype(np.float32)
         measured = eeg_measure(data.astype(np.float64), self.rate, self.channels, spec.episode)

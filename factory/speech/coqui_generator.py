@@ -28,7 +28,7 @@ class CoquiSpeechGenerator(NeuralSpeechGenerator):
     """Speech from a Coqui TTS model; see the module docstring."""
 
     backend = "coqui"
-    licence = "Coqui TTS (MPL-2.0); the model's own licence applies to its voices (often non-commercial)"
+    licence = "Coqui TTS (MPL-2.0); the model's own licence applies to its voices (often non-commercial); emotion stage: WORLD via pyworld (MIT)"
 
     def versions(self) -> dict[str, str]:
         """coqui-tts and torch versions, plus the models used."""

@@ -99,7 +99,8 @@ class EspeakSpeechGenerator(SpeechGenerator):
     """Speech with eSpeak NG (offline); see the module docstring."""
 
     backend = "espeak"
-    licence = "eSpeak NG (GPL-3.0-or-later), run as a separate library through espeakng-loader; its voices carry the same terms"
+    licence = ("eSpeak NG (GPL-3.0-or-later), run as a separate library through espeakng-loader; its voices "
+               "carry the same terms; emotion stage: WORLD via pyworld (MIT)")
 
     def supported_locales(self) -> list[str]:
         """Locales with an eSpeak NG voice and neutral transcripts."""

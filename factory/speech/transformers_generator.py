@@ -19,7 +19,7 @@ class TransformersSpeechGenerator(NeuralSpeechGenerator):
     """Speech from a transformers text-to-speech pipeline; see the module docstring."""
 
     backend = "transformers"
-    licence = "transformers (Apache-2.0); the model's own licence applies to its voices (MMS-TTS: CC-BY-NC-4.0)"
+    licence = "transformers (Apache-2.0); the model's own licence applies to its voices (MMS-TTS: CC-BY-NC-4.0); emotion stage: WORLD via pyworld (MIT)"
 
     def versions(self) -> dict[str, str]:
         """transformers and torch versions, plus the models used."""
