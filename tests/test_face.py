@@ -245,8 +245,8 @@ def expression_visibility(tone, emotions=("anger", "happiness"), size=128):
 
 def test_expressions_legible_on_every_skin_tone():
     """Fairness: an expression changes the pixels about as much on MST 10 as on MST 1 (absolute
-    sRGB luma, what a recognizer sees). Measured MST 10 / MST 1: anger 0.64, happiness 0.91;
-    MST 5: 0.80, 0.82 (docs/faces.md); thresholds 0.6 per emotion."""
+    sRGB luma, what a recognizer sees). Measured MST 10 / MST 1: anger 0.77, happiness 1.08;
+    MST 5: 0.80, 0.83 (docs/faces.md); thresholds 0.6 per emotion."""
     vis = {t: expression_visibility(t) for t in (1, 5, 10)}
     for e in ("anger", "happiness"):
         assert vis[5][e] >= 0.6 * vis[1][e], (e, vis)

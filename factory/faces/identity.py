@@ -16,7 +16,7 @@ from factory.spec import SampleSpec
 
 # Hair colours (sRGB); *chosen* to cover common natural shades.
 HAIR_COLOURS = {
-    "black": (28, 24, 22), "dark_brown": (58, 40, 28), "brown": (96, 66, 42),
+    "black": (20, 18, 17), "dark_brown": (58, 40, 28), "brown": (96, 66, 42),
     "light_brown": (138, 102, 66), "blond": (196, 160, 102), "auburn": (132, 62, 34),
 }
 GREY = (168, 166, 162)
@@ -93,8 +93,12 @@ def _pick(rng: np.random.Generator, options) -> str:
 
 def _hair_colour(rng: np.random.Generator, tone: int, age: float) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
     """(scalp hair, eyebrow) colours: brows grey later and less than scalp hair."""
-    # Darker skin tones mostly with black/dark-brown hair; lighter ones with the whole range.
-    if tone >= 6:
+    # Hair melanin follows skin melanin: the darkest tones have black hair (and brows), which
+    # stays darker than the skin (a dark-brown brow would be as light as MST 9-10 skin and
+    # vanish); mid-dark tones mostly black/dark brown; lighter ones the whole range.
+    if tone >= 8:
+        name = _pick(rng, (("black", 1.0),))
+    elif tone >= 6:
         name = _pick(rng, (("black", 0.7), ("dark_brown", 0.3)))
     elif tone >= 4:
         name = _pick(rng, (("black", 0.4), ("dark_brown", 0.4), ("brown", 0.2)))

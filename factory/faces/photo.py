@@ -18,7 +18,7 @@ from factory.faces.mesh import (IBUG68, IRIS, N_VERTICES, cavity_occlusion, expr
 from factory.faces.raster import Fragments, rasterize
 from factory.faces.scene import (EAR, EYE, HAIR_BACK, MOUTH, NECK, SCALP, SHIRT, SKIN, Solid, build_solid,
                                  face_triangles, fan_centres)
-from factory.faces.texture import SkinMaps, crease_maps, linear_to_srgb, sample, skin_maps, srgb_to_linear
+from factory.faces.texture import TEXEL, SkinMaps, crease_maps, linear_to_srgb, sample, skin_maps, srgb_to_linear
 
 PIVOT = np.array([0.0, 4.0, -7.0])       # head rotates about the top of the neck, cm
 AIM = np.array([0.0, 3.0, 0.0])          # the point the camera centres, cm (below the eyes)
@@ -28,8 +28,9 @@ CREASE_AUS = (1, 2, 4, 6, 9, 10, 12, 14, 15)
 SENSOR_NOISE = 1.6     # sensor noise, SD in 8-bit sRGB steps
 LENS = ImageFilter.Kernel((3, 3), (1, 2, 1, 2, 4, 2, 1, 2, 1), scale=16)   # lens softness (binomial, ~0.7 px)
 SKIN_SPECULAR = 0.09   # peak specular of skin (times the map: T-zone, lips, oiliness)
+SKIN_SHEEN, SHEEN_EXPONENT = 0.35, 6.0   # broad second specular lobe of skin, relative to the sharp one
 SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
-AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.2, 0.8, (0.5, 4.5)
+AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.26, 0.9, (0.5, 8.0)
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,19 @@ class Person:
 
     @cached_property
     def creases(self) -> dict[int, np.ndarray]:
-        """This person's crease height maps per AU (deeper with age)."""
-        return {au: m * (1 + 0.3 * self.identity.wrinkles) for au, m in crease_maps().items()}
+        """This person's crease relief per AU (deeper with age): height and its x, y gradients
+        stacked (rows, cols, 3); relief is linear in the AUs, so these add."""
+        return {au: _relief(m * (1 + 0.3 * self.identity.wrinkles)) for au, m in crease_maps().items()}
+
+    @cached_property
+    def relief(self) -> np.ndarray:
+        """The static skin relief (pores, age lines): height and gradients, (rows, cols, 3)."""
+        return _relief(self.maps.height)
+
+    @cached_property
+    def surface(self) -> np.ndarray:
+        """Albedo and specular strength stacked, (rows, cols, 4)."""
+        return np.dstack([self.maps.albedo, self.maps.specular]).astype(np.float32)
 
     def expression(self, aus: dict[int, float], unilateral: str | None) -> np.ndarray:
         """Mesh vertices (478, 3) of this face showing `aus`, head frame."""
@@ -213,7 +225,7 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     tris = person.triangles
     frags = rasterize(xy, world[:, 2], tris, size)
     mat = person.material[frags.triangle]
-    a = frags.interpolate(tris, np.hstack([normals, person.uv, verts, world, cavity[:, None]]))
+    a = frags.interpolate(tris, np.hstack([normals, person.uv, verts, world, cavity[:, None]]).astype(np.float32))
     n, uv, local, points, ao = a[:, :3] @ rot.T, a[:, 3:5], a[:, 5:8], a[:, 8:11], a[:, 11]
     n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-12
     lit = _shadow(world, person.shadow_triangles, points, np.array(lighting.key.direction))
@@ -225,14 +237,27 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     img = _TONE[np.minimum(img, len(_TONE) - 1).astype(np.int32)]
     img = Image.fromarray(img).filter(LENS)                                     # lens softness
     grain = rng.standard_normal((size, size, 1), dtype=np.float32) * SENSOR_NOISE     # luminance noise
-    noisy = np.asarray(img, np.float32) + grain
-    out = Image.fromarray(np.clip(np.round(noisy), 0, 255).astype(np.uint8))
+    noisy = np.asarray(img, np.int16) + np.round(grain).astype(np.int16)   # = round(img + grain)
+    out = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
     mesh_px = xy[:N_VERTICES]
     return Photo(out, mesh_px[IBUG68], mesh_px, round(exposure, 4))
 
 
 TONE_RANGE = 2.5
 _TONE = np.round(linear_to_srgb(_film(np.linspace(0.0, TONE_RANGE, 8192))) * 255).astype(np.uint8)  # linear -> sRGB
+
+
+def _is(material: np.ndarray, *kinds: int) -> np.ndarray:
+    """Which fragments have one of the material `kinds` (a table lookup, cheaper than isin)."""
+    table = np.zeros(HAIR_BACK + 1, bool)
+    table[list(kinds)] = True
+    return table[material]
+
+
+def _relief(height: np.ndarray) -> np.ndarray:
+    """A height map (cm) and its x, y gradients (per cm) stacked, (rows, cols, 3)."""
+    gy, gx = np.gradient(height, TEXEL)
+    return np.dstack([height, gx, gy]).astype(np.float32)
 
 
 def _solid_normals(solid: Solid) -> np.ndarray:
@@ -252,38 +277,37 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
     spec = np.zeros(count)
     shininess = np.full(count, 24.0)
     occlusion = np.ones(count)
-    skinlike = np.isin(mat, (SKIN, SCALP, EAR, NECK))
+    skinlike = _is(mat, SKIN, SCALP, EAR, NECK)
     maps = person.maps
     skin = srgb_to_linear(np.array(person.identity.skin) / 255.0)
     face_px = mat == SKIN
     if face_px.any():
-        height = maps.height.copy()
+        relief = person.relief
         for au in CREASE_AUS:
             a = aus.get(au, 0.0)
             if a > 0.02:
-                height += a * person.creases[au]
-        gy, gx = np.gradient(height, 0.125)
-        t = sample(np.dstack([maps.albedo, maps.specular, height, gx, gy]), uv[face_px])
+                relief = relief + a * person.creases[au]
+        t = np.hstack([sample(person.surface, uv[face_px]), sample(relief, uv[face_px])])
         albedo[face_px] = t[:, :3]
         spec[face_px] = SKIN_SPECULAR * t[:, 3]
         bump = np.column_stack([t[:, 5], t[:, 6], np.zeros(len(t))]) @ rot.T
         nf = n[face_px] - 1.5 * bump
         n[face_px] = nf / np.linalg.norm(nf, axis=1, keepdims=True)
         occlusion[face_px] = ao[face_px] * np.clip(1 + 7.0 * t[:, 4], 0.4, 1)
-    other_skin = np.isin(mat, (SCALP, EAR, NECK))
+    other_skin = _is(mat, SCALP, EAR, NECK)
     albedo[other_skin] = skin * 0.97
     spec[other_skin] = 0.05
     occlusion[mat == NECK] = np.clip(0.55 + 0.05 * (local[mat == NECK, 1] - 9.0), 0.5, 0.9)
     occlusion[mat == EAR] = 0.8
     hair = np.zeros(count)
-    hairable = np.isin(mat, (SKIN, SCALP))
+    hairable = _is(mat, SKIN, SCALP)
     hair[hairable] = _hair_mask(person, uv[hairable])
     hair[mat == HAIR_BACK] = 1.0
     if hair.any():
         h = hair > 0
         s = person.strands
-        sx = ((np.arctan2(local[h, 0], local[h, 2] + 7.0) / np.pi * 48) % 96).astype(np.int64)
-        sy = ((local[h, 1] * 2.5) % 96).astype(np.int64)
+        sx = np.floor(np.arctan2(local[h, 0], local[h, 2] + 7.0) / np.pi * 48).astype(np.int64) % 96
+        sy = np.floor(local[h, 1] * 2.5).astype(np.int64) % 96
         strand = s[sy, sx]
         hc = person.hair * (1 + 0.28 * strand)[:, None]
         w = hair[h][:, None]
@@ -324,7 +348,7 @@ def _eyes(person: Person, local: np.ndarray, face: np.ndarray):
     albedo = albedo * (1 - pupil) + 0.005 * pupil
     lid = face[[159, 386], 1]
     top = np.where(local[:, 0] < 0, lid[0], lid[1])
-    occlusion = 0.5 * np.clip(0.25 + 0.75 * (local[:, 1] - top) / 0.45, 0.25, 1.0)   # in the socket
+    occlusion = 0.8 * np.clip(0.3 + 0.7 * (local[:, 1] - top) / 0.18, 0.3, 1.0)   # lid shadow, in the socket
     spec = np.full(len(d), 0.9)
     shininess = np.full(len(d), 400.0)
     return albedo, spec, shininess, occlusion
@@ -342,7 +366,7 @@ def _eye_normals(local: np.ndarray, face: np.ndarray) -> np.ndarray:
 def _mouth(person: Person, local: np.ndarray, face: np.ndarray):
     """Mouth interior: upper teeth fixed to the skull, lower teeth riding on the jaw, dark cavity."""
     x, y = local[:, 0] - face[13, 0], local[:, 1]
-    lower_edge = face[14, 1] - 0.3
+    lower_edge = person.face[14, 1] - 0.3 + face[152, 1] - person.face[152, 1]   # lower incisors ride on the jaw (chin)
     curve = 0.12 * (x / 1.5) ** 2
     upper = (y < person.teeth_top - curve) & (np.abs(x) < 2.3)
     lower = (y > lower_edge + curve) & (np.abs(x) < 2.0)
@@ -354,26 +378,34 @@ def _mouth(person: Person, local: np.ndarray, face: np.ndarray):
     albedo = tooth * teeth[:, None] + cavity * (1 - teeth[:, None])
     spec = 0.25 * teeth
     depth = np.clip(np.abs(x) / 2.5, 0, 1)
-    occlusion = (0.75 - 0.35 * depth) * teeth + 0.35 * (1 - teeth)
+    occlusion = (0.75 - 0.35 * depth) * teeth + 0.04 * (1 - teeth)     # a deep cavity: almost no light
     return albedo, spec, occlusion
 
 
 def _light(albedo, spec, shininess, occlusion, n, lit, lighting: Lighting, skinlike) -> np.ndarray:
-    """Wrapped Lambert (wider in red: light scattered under skin) plus Blinn-Phong specular."""
-    view = np.array([0.0, 0.0, 1.0])
+    """Wrapped Lambert (wider in red: light scattered under skin) plus Blinn-Phong specular,
+    two lobes on skin (a sharp one and a broad sheen, as measured skin reflectance has: the
+    sheen does not depend on albedo, so it carves the form of dark skin as photographs show),
+    in float32 (8-bit output needs no more)."""
+    f32 = np.float32
+    albedo, spec, shininess, occlusion, n = (np.asarray(x, f32) for x in (albedo, spec, shininess, occlusion, n))
+    lit = np.asarray(lit, f32)
+    view = np.array([0.0, 0.0, 1.0], f32)
+    sheen = np.where(skinlike, f32(SKIN_SHEEN), f32(0.0))
     out = np.zeros_like(albedo)
-    wrap = np.where(skinlike[:, None], np.array([0.3, 0.18, 0.12]), 0.05)
-    up = 0.65 + 0.35 * np.clip(-n[:, 1], -1, 1)
-    out += albedo * (lighting.ambient * occlusion * up)[:, None]
-    for light, shadow in ((lighting.key, lit), (lighting.fill, 1.0)):
-        d = np.array(light.direction)
-        c = np.array(light.colour)
+    wrap = np.where(skinlike[:, None], np.array([0.3, 0.18, 0.12], f32), f32(0.05))
+    up = f32(0.65) + f32(0.35) * np.clip(-n[:, 1], -1, 1)
+    out += albedo * (f32(lighting.ambient) * occlusion * up)[:, None]
+    for light, shadow in ((lighting.key, lit), (lighting.fill, f32(1.0))):
+        d = np.array(light.direction, f32)
+        c = np.array(light.colour, f32)
         ndl = n @ d
         diffuse = np.clip((ndl[:, None] + wrap) / (1 + wrap), 0, None)
-        shade = np.broadcast_to(shadow, ndl.shape) * (0.35 + 0.65 * occlusion)
+        shade = np.broadcast_to(shadow, ndl.shape) * (f32(0.35) + f32(0.65) * occlusion)
         out += albedo * diffuse * c * shade[:, None]
         h = (d + view) / np.linalg.norm(d + view)
         nh = np.clip(n @ h, 0, 1)
-        fresnel = 1 + 2.0 * (1 - np.clip(n @ view, 0, 1)) ** 5
-        out += (spec * fresnel * nh ** shininess * (ndl > 0) * shade)[:, None] * c
+        fresnel = 1 + f32(2.0) * (1 - np.clip(n @ view, 0, 1)) ** 5
+        lobes = nh ** shininess + sheen * nh ** f32(SHEEN_EXPONENT)
+        out += (spec * fresnel * lobes * (ndl > 0) * shade)[:, None] * c
     return out
