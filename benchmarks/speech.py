@@ -115,7 +115,7 @@ def speed_rows(n: int = 28) -> list[dict]:
                       f"emotion stage + YIN/eGeMAPS measurement + FLAC")
             rows.append({"benchmark": f"speech {name}: real-time factor, warm (cold)",
                          "value": f"{r['warm_rtf']:.3f} ({r['cold_rtf']:.3f})", "detail": detail + "; cold: each "
-                         "person's neutral reference (5 carrier lines) measured in the same call"})
+                         "person's neutral rendering of each line measured in the same call"})
             rows.append({"benchmark": f"speech {name}: samples/s, warm (cold)",
                          "value": f"{r['warm_rate']:.2f} ({r['cold_rate']:.2f})",
                          "detail": f"one process; every target met in {r['met']:.0%} of samples"})

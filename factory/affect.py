@@ -309,7 +309,24 @@ class Artifact:
     chance: tuple[float, float]
     size: tuple[float, float]
     source: str
+    spread: float | None = None   # episode sizes log-uniform over size / spread .. size * spread (else x 0.75-1.25)
 
+
+# ECG sensor noise, *measured* on the six real ECGs of benchmarks/realism.py (ECG_RECORDINGS: pyhrv
+# 0.5.0 SampleECG; MIT-BIH 208 MLII from scipy 1.11.4; four biosignalsplux recordings in
+# biosignalsnotebooks 0.6.14), each resampled to 256 Hz: the noise floor is the median power
+# density, per unit signal variance (0.5 Hz high-passed), of the segments R+0.10..R+0.40 s (outside
+# the QRS, where the ECG has next to no power above 40 Hz; a clean synthetic ECG gives 0 there) in
+# 40-46 Hz and 64-120 Hz (mains left out). Real densities 40-46 / 64-120 Hz (x 1e-6): 4.4 / 1.3,
+# 19.6 / 1.7, 6.5 / 2.0, 11.9 / 3.5, 3.1 / 0.48, 4.5 / 1.5 (table order); the same measure on this
+# generator's noise (1/f through one pole at 40 Hz, artifacts.NOISE_ROLLOFF_HZ) of size 0.1 x the
+# clean SD gives 12.9 / 2.8. Each recording's equivalent size (densities scale with size^2,
+# geometric mean of the two bands) is below; the episode's size is drawn log-uniformly over their
+# range (device and electrode contact differ from recording to recording). Their spectra fall as
+# f^-1.6..-3.5 over 40-120 Hz (median -2.6; this noise: -1.9).
+ECG_NOISE_FLOOR = {"pyhrv SampleECG (BITalino)": 0.063, "MIT-BIH 208 MLII": 0.097, "PLUX lead II 20 s": 0.077,
+                   "PLUX 5 min": 0.103, "PLUX 7 min": 0.045, "PLUX supine 1 min": 0.066}
+_NOISE_LOW, _NOISE_HIGH = min(ECG_NOISE_FLOOR.values()), max(ECG_NOISE_FLOOR.values())
 
 # Noise types of the MIT-BIH Noise Stress Test Database (Moody, Muldrow & Mark 1984:
 # baseline wander, muscle artifact, electrode motion) plus mains and sensor noise; EDA
@@ -317,7 +334,10 @@ class Artifact:
 # Allen (2007, Physiol. Meas. 28:R1). Chances and sizes *chosen*, checked against real
 # recordings by benchmarks/realism.py.
 ARTIFACTS: dict[str, Artifact] = {
-    "ecg_sensor_noise": Artifact("ecg", (1.0, 1.0), (0.018, 0.026), "amplifier and converter noise, 1/f (artifacts.NOISE_COLOUR), always present"),
+    "ecg_sensor_noise": Artifact("ecg", (1.0, 1.0), (_NOISE_LOW, (_NOISE_LOW * _NOISE_HIGH) ** 0.5),
+                                 "electrode, amplifier and converter noise, 1/f through a 40 Hz pole, always present; "
+                                 "realistic spans ECG_NOISE_FLOOR (measured), light is centred on its quietest recording",
+                                 spread=(_NOISE_HIGH / _NOISE_LOW) ** 0.5),
     "ecg_baseline_wander": Artifact("ecg", (0.5, 0.9), (0.1, 0.2), "respiration/electrode impedance, < 0.5 Hz"),
     "ecg_mains": Artifact("ecg", (0.05, 0.1), (0.01, 0.04), "50 or 60 Hz by locale"),
     "ecg_emg": Artifact("ecg", (0.3, 0.7), (0.03, 0.05), "muscle activity, broadband"),

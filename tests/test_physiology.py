@@ -298,7 +298,8 @@ def test_mains_interference_is_there_exactly_when_labelled():
         f, p = _quiet(__import__("scipy.signal", fromlist=["welch"]).welch, noisy["ecg"], fs=256, nperseg=512)
         near = (np.abs(f - hz) > 1.5) & (np.abs(f - hz) < 6)
         line = p[np.argmin(np.abs(f - hz))] / np.median(p[near])
-        assert (line > 10) == got["ecg_mains"], (spec.sample_id, hz, line)
+        # 4: unlabelled episodes reach <= 1.3 against the measured sensor-noise floor, the weakest mains ~9
+        assert (line > 4) == got["ecg_mains"], (spec.sample_id, hz, line)
         seen.add(got["ecg_mains"])
     assert seen == {True, False}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from neurokit2 import signal_distort, signal_filter, signal_noise
+from scipy.signal import lfilter
 
 from factory.affect import ARTIFACT_LEVELS, ARTIFACTS
 
@@ -19,13 +20,21 @@ MAINS_60HZ = {"US", "CA", "MX", "BR", "CO", "VE", "PE", "EC", "KR", "TW", "PH", 
 
 
 # The recording chain's analog low-pass (Hz), applied after the artifacts at `light` and
-# `realistic`: wearable ECG front ends pass ~0.5-40 Hz (e.g. BITalino's ECG sensor sheet).
-BANDWIDTH_HZ = {"ecg": 40.0}
+# `realistic`. 100 Hz: the band of five of the six real ECGs in benchmarks/realism.py (MIT-BIH
+# digitised through 0.1-100 Hz; the biosignalsplux recordings carry power to ~100 Hz); BITalino's
+# 0.5-40 Hz (pyhrv's recording) was used before and left too little power above 40 Hz (median
+# log10 share of a 5 s window's power per 0.5 Hz bin at 52-58 Hz: synthetic -5.4, real -3.4 to -5.1).
+BANDWIDTH_HZ = {"ecg": 100.0}
 # Spectral slope (1/f^beta) of each sensor's own noise: amplifier and electrode noise has a
 # flicker (1/f) part at these frequencies, optical PPG front ends more (*chosen*; white noise
 # gave too many local extrema for its spectral flatness against real recordings,
 # benchmarks/realism.py).
 NOISE_COLOUR = {"ecg": 1.0, "ppg": 1.5}
+# One pole (Hz) on a sensor's own noise: outside the QRS the six real ECGs' noise falls as
+# f^-1.6..-3.5 over 40-120 Hz (median -2.6; factory.affect.ECG_NOISE_FLOOR); 1/f noise through a
+# pole at 40 Hz falls as f^-1.9 there, plain 1/f as f^-1 (too many local extrema: 109 /s against
+# the real 65-98 at the measured floor).
+NOISE_ROLLOFF_HZ = {"ecg": 40.0}
 
 
 def mains_frequency(locale: str | None) -> int:
@@ -43,11 +52,17 @@ def plan(signal: str, level: str, rng: np.random.Generator) -> dict[str, float]:
     """Artifact name -> size for the artifacts this episode's `signal` gets (empty at `none`)."""
     if level not in ARTIFACT_LEVELS:
         raise ValueError(f"artifacts level {level!r} is not one of {ARTIFACT_LEVELS}")
-    draws = {n: (rng.random(), rng.uniform(0.75, 1.25)) for n in names_for(signal)}   # same draws at every level
+    draws = {n: (rng.random(), rng.random()) for n in names_for(signal)}   # same draws at every level
     if level == "none":
         return {}
     i = ARTIFACT_LEVELS.index(level) - 1
-    return {n: ARTIFACTS[n].size[i] * scale for n, (u, scale) in draws.items() if u < ARTIFACTS[n].chance[i]}
+    return {n: ARTIFACTS[n].size[i] * _scale(ARTIFACTS[n].spread, v) for n, (u, v) in draws.items()
+            if u < ARTIFACTS[n].chance[i]}
+
+
+def _scale(spread: float | None, v: float) -> float:
+    """An episode's size factor from a uniform draw `v`: log-uniform within 1/spread..spread, else 0.75-1.25."""
+    return spread ** (2 * v - 1) if spread else 0.75 + 0.5 * v
 
 
 def add_artifacts(signal: str, x: np.ndarray, fs: int, sizes: dict[str, float], rng: np.random.Generator,
@@ -82,13 +97,18 @@ def add_artifacts(signal: str, x: np.ndarray, fs: int, sizes: dict[str, float], 
         phase = rng.uniform(0, 2 * np.pi)
         out += sizes[f"{signal}_mains"] * sd * np.sin(2 * np.pi * mains_hz * np.arange(len(x)) / fs + phase)
     if f"{signal}_sensor_noise" in sizes:
-        out += sizes[f"{signal}_sensor_noise"] * sd * _coloured_noise(len(x), fs, NOISE_COLOUR.get(signal, 0.0), seed())
+        out += sizes[f"{signal}_sensor_noise"] * sd * _coloured_noise(len(x), fs, NOISE_COLOUR.get(signal, 0.0), seed(),
+                                                                      NOISE_ROLLOFF_HZ.get(signal))
     return out
 
 
-def _coloured_noise(n: int, fs: int, beta: float, seed: int) -> np.ndarray:
-    """Unit-SD noise with a 1/f^beta spectrum (neurokit2's `signal_noise`; beta 0 is white)."""
+def _coloured_noise(n: int, fs: int, beta: float, seed: int, rolloff_hz: float | None = None) -> np.ndarray:
+    """Unit-SD noise with a 1/f^beta spectrum (neurokit2's `signal_noise`; beta 0 is white), through one
+    analog-like pole at `rolloff_hz` when given (impulse-invariant, so no bilinear zero at Nyquist)."""
     noise = signal_noise(duration=n / fs, sampling_rate=fs, beta=beta, random_state=seed)[:n]
+    if rolloff_hz:
+        pole = np.exp(-2 * np.pi * rolloff_hz / fs)
+        noise = lfilter([1 - pole], [1, -pole], noise)
     return (noise - noise.mean()) / (noise.std() or 1.0)
 
 

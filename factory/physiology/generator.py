@@ -112,15 +112,29 @@ class PhysiologyGenerator:
         buf = io.BytesIO()
         np.save(buf, data, allow_pickle=False)
         shown = {k: v for k, v in targets.items() if k in _LABEL_KEYS[0] and _uses(k, self.signals)}
+        tolerance = {k: tolerance_of(k, targets) for k in shown if k in TOLERANCE}
         # NaN (not measurable) never meets its target; every sample has the same keys and types.
-        met = {k: bool(abs(measured.get(k, float("nan")) - shown[k]) <= TOLERANCE[k]) for k in shown if k in TOLERANCE}
+        met = {k: bool(abs(measured.get(k, float("nan")) - shown[k]) <= tol) for k, tol in tolerance.items()}
         labels = {
             "channels": self.signals, "sampling_rate": self.rate, "unit": _units(self.signals),
             "target": shown, "measured": {k: measured.get(k, float("nan")) for k in shown},
             "baseline": {k: targets[k] for k in _LABEL_KEYS[1]}, "response": {k: targets[k] for k in _LABEL_KEYS[2]},
-            "artifacts": got, "met": met, "notes": "; ".join(notes),
+            "artifacts": got, "tolerance": tolerance, "met": met, "notes": "; ".join(notes),
         }
         return SampleParts(files={"physio.npy": buf.getvalue()}, labels=labels)
+
+
+def tolerance_of(key: str, targets: dict) -> float:
+    """How far a measured value may be from its target and still meet it.
+
+    Heart rate is averaged over windows of a few seconds, shorter than a breath, so its mean
+    carries part of the person's respiratory sinus arrhythmia wherever in the breath the window
+    falls: the person's RSA half-swing (larger in the young) is added to the fixed tolerance,
+    or young persons would miss their targets more often for a reason that is not a miss.
+    """
+    if key in ("heart_rate", "heart_rate_change"):
+        return round(TOLERANCE[key] + float(targets["rsa"]), 3)
+    return float(TOLERANCE[key])
 
 
 def record(tg: dict, signals: list[str], fs: int, spec: SampleSpec, level: str) -> tuple[dict, dict[str, bool]]:

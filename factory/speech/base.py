@@ -6,14 +6,13 @@ planned utterance, with whatever prosody the backend can set itself (eSpeak NG: 
 rate, volume; neural models: none). Everything else happens here, identically for all backends:
 
 1. `plan`: the transcript (`factory.speech.text`) and the time window the episode leaves for speech;
-2. the **person's neutral reference**: each person (identity and locale) speaks every neutral
-   carrier line of the locale once, neutrally; each goes through the emotion stage with
-   nothing to change and is measured (`factory.speech.measure`). A sample's targets
-   (`factory.speech.vocal_targets`) are relative to the person's neutral rendering of the same
-   line (articulation rate, F0 range and spectral balance depend on the words), or to their
-   mean over the lines when the sample says something else (congruent or model-written text).
-   It is a pure function of the person (rendered apart from the shard, seeded from the
-   person), so it is measured once per person and process;
+2. the **person's neutral reference**: the person (identity and locale) speaks the sample's
+   neutral carrier line neutrally, through the emotion stage with nothing to change, measured
+   (`factory.speech.measure`). A sample's targets (`factory.speech.vocal_targets`) are relative
+   to it (articulation rate, F0 range and spectral balance depend on the words), or to the
+   person's mean over every carrier line of the locale when the sample says something else
+   (congruent or model-written text). Each line is a pure function of person and line
+   (rendered on its own, seeded from the person), so it is measured once per process;
 3. `finish`: resample to the dataset's rate, trim silence, run the **emotion stage**
    (`factory.speech.emotion_stage`, WORLD) toward the targets, measure the output, derive
    ``met`` flags, fit into the window, place the utterance on the episode's timeline and
@@ -117,7 +116,7 @@ class SpeechGenerator:
         self.settings = settings
         self.sample_rate = int(settings.sample_rate)
         self.transcripts = Transcripts(settings.text, settings.text_model, getattr(settings, "device", "auto"))
-        self._references: dict[tuple[int, str], dict[str, Any]] = {}
+        self._references: dict[tuple[int, str, str], dict[str, float]] = {}
         self._syllables: dict[tuple[str, str], int | None] = {}
 
     # ------------------------------------------------------------ protocol
@@ -149,25 +148,24 @@ class SpeechGenerator:
 
     def reference(self, plan: Plan) -> dict[str, float]:
         """The neutral reference of the plan's person: their neutral voice on the plan's own line
-        when it is one of the locale's neutral carrier lines, else their mean over those lines."""
-        person = self.person_reference(plan)
-        return person["lines"].get(plan.text, person["mean"])
+        when it is one of the locale's neutral carrier lines (one extra rendering), else their
+        mean over those lines."""
+        lines = reference_plans(plan)
+        own = [p for p in lines if p.text == plan.text]
+        return self.line_reference(own[0]) if own else average_measures([self.line_reference(p) for p in lines])
 
-    def person_reference(self, plan: Plan) -> dict[str, Any]:
-        """A person's neutral voice on each neutral carrier line of the locale, through the stage
-        with nothing to change, measured (cached per process): ``{"lines": {text: measures},
-        "mean": measures}``."""
-        key = (plan.spec.identity_seed, plan.locale)
+    def line_reference(self, plan: Plan) -> dict[str, float]:
+        """A person's neutral voice on one neutral carrier line, through the stage with nothing
+        to change, measured; cached per process. Each line is rendered on its own (its own
+        engine call), so its measures never depend on which other lines were needed before."""
+        key = (plan.spec.identity_seed, plan.locale, plan.text)
         if key not in self._references:
-            lines = reference_plans(plan)
-            counts = self.syllables([(p.locale, p.text) for p in lines])
-            measures = {}
-            for p, r, n in zip(lines, self.render(lines), counts):
-                audio = self._prepare(r.audio, r.sample_rate)
-                if self.settings.emotion_stage:
-                    audio = self._trim(emotion_stage(audio, self.sample_rate, Voice(), p.spec.identity_rng("speech-voice")))
-                measures[p.text] = speech_measure(audio, self.sample_rate, n)
-            self._references[key] = {"lines": measures, "mean": average_measures(list(measures.values()))}
+            [count] = self.syllables([(plan.locale, plan.text)])
+            [rendered] = self.render([plan])
+            audio = self._prepare(rendered.audio, rendered.sample_rate)
+            if self.settings.emotion_stage:
+                audio = self._trim(emotion_stage(audio, self.sample_rate, Voice(), plan.spec.identity_rng("speech-voice")))
+            self._references[key] = speech_measure(audio, self.sample_rate, count)
         return self._references[key]
 
     def syllables(self, lines: Sequence[tuple[str, str]]) -> list[int | None]:

@@ -2,11 +2,14 @@
 
 Voices. Each locale maps to an eSpeak NG language voice (`LOCALE_VOICES`). Each synthetic
 person gets, from their identity stream (so it is the same in all their samples): a voice
-variant by sex (``m1``-``m7`` / ``f1``-``f5``; at 65+ also ``grandpa`` / ``grandma``, whose
-pitch flutter imitates an older voice), a personal pitch level (+-3.5 % s.d.; the variants already differ), pitch range
-(+-15 %) and speaking rate (+-5 % s.d.). Age shifts these (*chosen* from the ageing-voice
-literature: women's F0 falls with age, men's rises slightly after 60, and older adults speak
-~10 % slower): see `age_factors`.
+variant by sex (``m1``-``m7`` / ``f1``-``f5``, at every age), a personal pitch level (+-3.5 % s.d.;
+the variants already differ), pitch range (+-15 %) and speaking rate (+-5 % s.d.). Age shifts these
+(*chosen* from the ageing-voice literature: women's F0 falls with age, men's rises slightly after 60,
+and older adults speak ~10 % slower): see `age_factors`. eSpeak NG's ``grandpa`` / ``grandma``
+variants are not used: their strong flutter (F0 tremor, 6-12 Hz) and weak voicing leave a third
+to a half of their voiced speech unmeasurable once the emotion stage widens the range or tilts
+the spectrum, so people of 65+ who drew them met their F0 and HNR targets far less often than
+anyone else (`tests/test_speech.py`, docs/speech.md).
 
 Emotion. eSpeak NG sets what it sets well, the speaking rate (words per minute, from the
 emotion's `VOCAL` rate at the sample's intensity); the emotion stage
@@ -73,8 +76,6 @@ def voice_identity(spec: SampleSpec) -> VoiceIdentity:
     rng = spec.identity_rng("voice")
     sex = str(spec.get("sex", "unspecified"))
     pool = {"male": MALE_VARIANTS, "female": FEMALE_VARIANTS}.get(sex, MALE_VARIANTS + FEMALE_VARIANTS)
-    if spec.age >= 65 and sex in ("male", "female"):
-        pool = pool + (("grandpa",) if sex == "male" else ("grandma",)) * 3
     variant = pool[int(rng.integers(len(pool)))]
     pitch = 2 ** float(np.clip(rng.normal(0, 0.05), -0.12, 0.12))
     rng_range = float(rng.uniform(0.85, 1.15))
