@@ -278,7 +278,6 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
     shininess = np.full(count, 24.0)
     occlusion = np.ones(count)
     skinlike = _is(mat, SKIN, SCALP, EAR, NECK)
-    maps = person.maps
     skin = srgb_to_linear(np.array(person.identity.skin) / 255.0)
     face_px = mat == SKIN
     if face_px.any():
