@@ -223,7 +223,7 @@ def expression_visibility(tone, emotions=("anger", "happiness"), size=128):
 
     from factory.affect import MONK_SKIN_TONES
     from factory.faces.expression import rendered_aus, target_aus
-    from factory.faces.identity import hex_rgb
+    from factory.faces.texture import hex_rgb
     from factory.faces.photo import Light, Lighting, Person, light_direction, render_photo
 
     base = draw_identity(make_spec(0, person=1, sex="male", tone=5))

@@ -12,6 +12,7 @@ import numpy as np
 
 from factory.affect import MONK_SKIN_TONES, age_from_band
 from factory.faces.mesh import FaceShape
+from factory.faces.texture import hex_rgb
 from factory.spec import SampleSpec
 
 # Hair colours (sRGB); *chosen* to cover common natural shades.
@@ -61,12 +62,6 @@ class FaceIdentity:
     def gain(self, au: int) -> float:
         """This person's expressivity for one action unit (multiplies its intensity)."""
         return self.expressivity.get(au, 1.0)
-
-
-def hex_rgb(value: str) -> tuple[int, int, int]:
-    """'#a07e56' -> (160, 126, 86)."""
-    value = value.lstrip("#")
-    return tuple(int(value[i:i + 2], 16) for i in (0, 2, 4))
 
 
 def skin_tone_of(spec: SampleSpec, rng: np.random.Generator) -> int:

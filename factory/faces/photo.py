@@ -18,7 +18,8 @@ from factory.faces.mesh import (IBUG68, IRIS, N_VERTICES, cavity_occlusion, expr
 from factory.faces.raster import Fragments, rasterize
 from factory.faces.scene import (EAR, EYE, HAIR_BACK, MOUTH, NECK, SCALP, SHIRT, SKIN, Solid, build_solid,
                                  face_triangles, fan_centres)
-from factory.faces.texture import TEXEL, SkinMaps, crease_maps, linear_to_srgb, sample, skin_maps, srgb_to_linear
+from factory.faces.texture import (LUMA, TEXEL, SkinMaps, crease_maps, linear_to_srgb, sample, skin_albedo, skin_maps,
+                                  srgb_to_linear)
 
 PIVOT = np.array([0.0, 4.0, -7.0])       # head rotates about the top of the neck, cm
 AIM = np.array([0.0, 3.0, 0.0])          # the point the camera centres, cm (below the eyes)
@@ -29,6 +30,7 @@ SENSOR_NOISE = 1.6     # sensor noise, SD in 8-bit sRGB steps
 LENS = ImageFilter.Kernel((3, 3), (1, 2, 1, 2, 4, 2, 1, 2, 1), scale=16)   # lens softness (binomial, ~0.7 px)
 SKIN_SPECULAR = 0.09   # peak specular of skin (times the map: T-zone, lips, oiliness)
 SKIN_SHEEN, SHEEN_EXPONENT = 0.35, 6.0   # broad second specular lobe of skin, relative to the sharp one
+HAIR_SPECULAR, HAIR_SHININESS = 0.12, 10.0   # peak specular of hair and its lobe's exponent
 SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
 AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.26, 0.9, (0.5, 8.0)
 
@@ -203,7 +205,7 @@ def face_exposure(colour: np.ndarray, skin: np.ndarray) -> float:
     luminance of the face's skin part of the way (power `AE_STRENGTH`) to `AE_TARGET`."""
     if not skin.any():
         return 1.0
-    measured = float((colour[skin] @ [0.2126, 0.7152, 0.0722]).mean())
+    measured = float((colour[skin] @ LUMA).mean())
     return float(np.clip((AE_TARGET / max(measured, 1e-4)) ** AE_STRENGTH, *AE_LIMITS))
 
 
@@ -278,7 +280,7 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
     shininess = np.full(count, 24.0)
     occlusion = np.ones(count)
     skinlike = _is(mat, SKIN, SCALP, EAR, NECK)
-    skin = srgb_to_linear(np.array(person.identity.skin) / 255.0)
+    skin = skin_albedo(person.identity.skin)
     face_px = mat == SKIN
     if face_px.any():
         relief = person.relief
@@ -311,8 +313,8 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
         hc = person.hair * (1 + 0.28 * strand)[:, None]
         w = hair[h][:, None]
         albedo[h] = albedo[h] * (1 - w) + hc * w
-        spec[h] = spec[h] * (1 - w[:, 0]) + 0.12 * w[:, 0] * np.clip(1 + 0.5 * strand, 0, 2)
-        shininess[h] = 10.0
+        spec[h] = spec[h] * (1 - w[:, 0]) + HAIR_SPECULAR * w[:, 0] * np.clip(1 + 0.5 * strand, 0, 2)
+        shininess[h] = HAIR_SHININESS
         occlusion[h] *= 1 - 0.15 * w[:, 0]
     shirt = mat == SHIRT
     albedo[shirt] = srgb_to_linear(np.array(person.identity.shirt) / 255.0)

@@ -24,7 +24,8 @@ from factory.errors import FactoryError
 from factory.faces.expression import (UNILATERAL, au_key, envelope, frame_times, head_pitch, rendered_aus,
                                       target_aus)
 from factory.faces.geometry import Pose
-from factory.faces.identity import FaceIdentity, draw_identity, hex_rgb
+from factory.faces.identity import FaceIdentity, draw_identity
+from factory.faces.texture import hex_rgb
 from factory.faces.mesh import fit_aus
 from factory.faces.photo import Light, Lighting, Person, kelvin_rgb, light_direction, render_photo
 from factory.generators import GeneratorSettings, OutputFile, SampleParts
