@@ -31,6 +31,7 @@ LENS = ImageFilter.Kernel((3, 3), (1, 2, 1, 2, 4, 2, 1, 2, 1), scale=16)   # len
 SKIN_SPECULAR = 0.09   # peak specular of skin (times the map: T-zone, lips, oiliness)
 SKIN_SHEEN, SHEEN_EXPONENT = 0.35, 6.0   # broad second specular lobe of skin, relative to the sharp one
 HAIR_SPECULAR, HAIR_SHININESS = 0.12, 10.0   # peak specular of hair and its lobe's exponent
+SCLERA = (0.5, 0.46, 0.43)   # linear reflectance of the eye white (bluish-grey, not paper white)
 SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
 AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.26, 0.9, (0.5, 8.0)
 
@@ -339,7 +340,7 @@ def _eyes(person: Person, local: np.ndarray, face: np.ndarray):
     dx, dy = local[:, 0] - c[:, 0], local[:, 1] - c[:, 1]
     d = np.hypot(dx, dy)
     iris = srgb_to_linear(np.array(person.identity.iris) / 255.0)
-    sclera = np.array([0.5, 0.46, 0.43]) * (1 - 0.25 * np.clip((np.abs(dx) - 0.8) / 0.7, 0, 1))[:, None]
+    sclera = np.array(SCLERA) * (1 - 0.25 * np.clip((np.abs(dx) - 0.8) / 0.7, 0, 1))[:, None]
     fibres = 1 + 0.25 * np.cos(np.arctan2(dy, dx) * 23)
     ring = np.clip((d - 0.8 * IRIS_RADIUS) / (0.2 * IRIS_RADIUS), 0, 1)
     iris_col = iris[None, :] * (fibres * (1 - 0.6 * ring))[:, None] * (0.7 + 0.5 * (d / IRIS_RADIUS))[:, None]
