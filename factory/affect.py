@@ -127,7 +127,7 @@ VOCAL: dict[str, VocalProfile] = {
 FACS_PROTOTYPES: dict[str, dict[int, float]] = {
     "neutral": {},
     "happiness": {6: 1.0, 12: 1.0},
-    "sadness": {1: 1.0, 4: 1.0, 15: 1.0, 17: 0.6},     # EMFACS 1+4+15 and its 1+4+15+17 variant
+    "sadness": {1: 1.0, 4: 1.0, 15: 1.0, 17: 0.6, 64: 1.0},  # EMFACS 1+4+15 (+17 variant), with 54+64: head and eyes down
     "surprise": {1: 1.0, 2: 1.0, 5: 1.0, 26: 1.0},
     "fear": {1: 1.0, 2: 1.0, 4: 1.0, 5: 1.0, 7: 1.0, 20: 1.0, 26: 1.0},
     "anger": {4: 1.0, 5: 1.0, 7: 1.0, 23: 1.0},

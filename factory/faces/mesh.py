@@ -37,6 +37,9 @@ EYE_LOOPS = ((33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 14
 MOUTH_LOOP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
 IRIS = (468, 473)           # iris centres, subject's right eye first
 EYE_CENTRE_X = 3.3          # cm from the midline, canonical
+IRIS_POINTS = np.arange(468, 478)   # both irises: centre and four rim points each
+# AU64 at 1: the eyeball (radius ~1.2 cm) turned 15 degrees down moves the iris this far (cm).
+GAZE_DOWN = (0.0, 1.2 * np.sin(np.radians(15)), -1.2 * (1 - np.cos(np.radians(15))))
 
 
 def _data(name: str):
@@ -257,6 +260,7 @@ def blendshape_basis() -> np.ndarray:
     for k, au in enumerate(AUS):
         for centre, radius, shift in _SOFT_TISSUE.get(au, ()):
             basis[k] += _bump(v, centre, radius, shift) * (1 - np.isin(np.arange(N_VERTICES), IBUG68))[:, None]
+    basis[AUS.index(64), IRIS_POINTS] = GAZE_DOWN          # the eyes turn; the lids only follow
     basis.setflags(write=False)
     return basis
 

@@ -18,7 +18,7 @@ from factory.faces.mesh import (IBUG68, IRIS, N_VERTICES, cavity_occlusion, expr
 from factory.faces.raster import Fragments, rasterize
 from factory.faces.scene import (EAR, EYE, HAIR_BACK, MOUTH, NECK, SCALP, SHIRT, SKIN, Solid, build_solid,
                                  face_triangles, fan_centres)
-from factory.faces.texture import (LUMA, TEXEL, SkinMaps, crease_maps, linear_to_srgb, sample, skin_albedo, skin_maps,
+from factory.faces.texture import (LUMA, TEXEL, SkinMaps, crease_maps, linear_to_srgb, sample, skin_maps,
                                   srgb_to_linear)
 
 PIVOT = np.array([0.0, 4.0, -7.0])       # head rotates about the top of the neck, cm
@@ -30,10 +30,12 @@ SENSOR_NOISE = 1.6     # sensor noise, SD in 8-bit sRGB steps
 LENS = ImageFilter.Kernel((3, 3), (1, 2, 1, 2, 4, 2, 1, 2, 1), scale=16)   # lens softness (binomial, ~0.7 px)
 SKIN_SPECULAR = 0.09   # peak specular of skin (times the map: T-zone, lips, oiliness)
 SKIN_SHEEN, SHEEN_EXPONENT = 0.35, 6.0   # broad second specular lobe of skin, relative to the sharp one
-HAIR_SPECULAR, HAIR_SHININESS = 0.12, 10.0   # peak specular of hair and its lobe's exponent
+HAIR_SPECULAR, HAIR_SHININESS = 0.06, 30.0   # hair: a narrower, weaker lobe than skin (black hair stays black)
 SCLERA = (0.5, 0.46, 0.43)   # linear reflectance of the eye white (bluish-grey, not paper white)
 SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
 AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.26, 0.9, (0.5, 8.0)
+METER_KEY = 1.15       # incident metering: exposure x frontal illuminance, so bare skin renders at its swatch
+METERING = ("incident", "face")
 
 
 @dataclass(frozen=True)
@@ -193,17 +195,31 @@ def _hair_mask(p: Person, uv: np.ndarray) -> np.ndarray:
 @dataclass
 class Photo:
     """A rendered face: the image, the 68 iBUG landmarks and the 478 mesh vertices in pixels
-    (projections of the drawn vertices), and the exposure the camera chose."""
+    (projections of the drawn vertices), the exposure the camera chose, and the median sRGB
+    of the face's bare-skin pixels as they came out (after exposure, lens and noise)."""
 
     image: Image.Image
     landmarks: np.ndarray
     mesh: np.ndarray
     exposure: float
+    skin_srgb: np.ndarray | None
+
+
+def incident_exposure(lighting: Lighting) -> float:
+    """Incident-light metering, as a portrait photographer's light meter reads: exposure from
+    the light falling on a frontal surface (ambient plus each light's cosine), whatever is in
+    front of the lens, so skin keeps its own lightness and MST 10 is as dark in the photograph
+    as its swatch (the aim of "real tone" camera tuning), MST 1 as light."""
+    front = np.array([0.0, 0.0, 1.0])
+    light = lighting.ambient + sum(max(float(np.dot(lt.direction, front)), 0.0) * float(np.array(lt.colour) @ LUMA)
+                                   for lt in (lighting.key, lighting.fill))
+    return METER_KEY / light
 
 
 def face_exposure(colour: np.ndarray, skin: np.ndarray) -> float:
-    """Face-priority auto-exposure, as portrait cameras meter: scale that brings the mean
-    luminance of the face's skin part of the way (power `AE_STRENGTH`) to `AE_TARGET`."""
+    """Face-priority auto-exposure, as phone cameras meter: scale that brings the mean
+    luminance of the face's skin part of the way (power `AE_STRENGTH`) to `AE_TARGET`. It
+    lifts dark skin towards mid-grey (MST 9-10 render like MST 5-6): an option, not the default."""
     if not skin.any():
         return 1.0
     measured = float((colour[skin] @ LUMA).mean())
@@ -216,8 +232,10 @@ def _film(x: np.ndarray) -> np.ndarray:
 
 
 def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, pose: Pose,
-                 lighting: Lighting, distance: float, size: int, rng: np.random.Generator) -> Photo:
-    """Photograph `person` showing `aus` (one side only with `unilateral`)."""
+                 lighting: Lighting, distance: float, size: int, rng: np.random.Generator,
+                 metering: str = "incident") -> Photo:
+    """Photograph `person` showing `aus` (one side only with `unilateral`), exposed by
+    `metering` (one of `METERING`)."""
     face = person.expression(aus, unilateral)
     verts = np.vstack([face, fan_centres(face), person.solid.vertices])
     normals = np.vstack([vertex_normals(face), np.tile([0.0, 0.0, 1.0], (3, 1)), person.solid_normals])
@@ -233,7 +251,8 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-12
     lit = _shadow(world, person.shadow_triangles, points, np.array(lighting.key.direction))
     colour, hair = _shade(person, aus, frags, mat, n, uv, local, face, lit, lighting, rot, ao)
-    exposure = face_exposure(colour, (mat == SKIN) & (hair < 0.5))
+    skin = (mat == SKIN) & (hair < 0.5)
+    exposure = incident_exposure(lighting) if metering == "incident" else face_exposure(colour, skin)
     bg = _background(size, lighting.background, rng).reshape(-1, 3)
     bg[frags.pixel] = colour
     img = bg.reshape(size, size, 3) * np.float32(exposure * len(_TONE) / TONE_RANGE)
@@ -243,7 +262,8 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     noisy = np.asarray(img, np.int16) + np.round(grain).astype(np.int16)   # = round(img + grain)
     out = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
     mesh_px = xy[:N_VERTICES]
-    return Photo(out, mesh_px[IBUG68], mesh_px, round(exposure, 4))
+    skin_srgb = np.median(np.asarray(out).reshape(-1, 3)[frags.pixel[skin]], axis=0) if skin.any() else None
+    return Photo(out, mesh_px[IBUG68], mesh_px, round(exposure, 4), skin_srgb)
 
 
 TONE_RANGE = 2.5
@@ -281,7 +301,7 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
     shininess = np.full(count, 24.0)
     occlusion = np.ones(count)
     skinlike = _is(mat, SKIN, SCALP, EAR, NECK)
-    skin = skin_albedo(person.identity.skin)
+    skin = srgb_to_linear(np.array(person.identity.skin) / 255.0)
     face_px = mat == SKIN
     if face_px.any():
         relief = person.relief

@@ -26,6 +26,7 @@ from factory.faces.expression import (UNILATERAL, au_key, envelope, frame_times,
 from factory.faces.geometry import Pose
 from factory.faces.identity import FaceIdentity, draw_identity
 from factory.faces.texture import hex_rgb
+from factory.faces.measure import monk_tone_shown
 from factory.faces.mesh import fit_aus
 from factory.faces.photo import Light, Lighting, Person, kelvin_rgb, light_direction, render_photo
 from factory.generators import GeneratorSettings, OutputFile, SampleParts
@@ -77,6 +78,7 @@ class FaceSettings(GeneratorSettings):
     distance: tuple[float, float] = (75.0, 105.0)             # camera to face, cm
     max_pose: tuple[float, float, float] = (12.0, 8.0, 8.0)   # |yaw|, |pitch|, |roll| limits, degrees
     background: Optional[str] = None                          # '#rrggbb'; None: a muted colour per sample
+    metering: Literal["incident", "face"] = "incident"        # face: phone-style face exposure (lifts dark skin)
 
     @model_validator(mode="after")
     def _ranges(self):
@@ -181,7 +183,8 @@ class ProceduralFaceGenerator:
         aus = rendered_aus(target, person.identity.expressivity)
         side = UNILATERAL.get(spec.emotion)
         pose, lighting, light_labels, distance = self._scene(spec)
-        photo = render_photo(person, aus, side, pose, lighting, distance, self.size, spec.rng("face.photo"))
+        photo = render_photo(person, aus, side, pose, lighting, distance, self.size, spec.rng("face.photo"),
+                             self.settings.metering)
         # A consistency check of the geometry, not a measurement of the image: the AUs recovered
         # from the drawn mesh by least squares against the same basis (hence not `measured`).
         fitted = fit_aus(person.face, person.basis, person.expression(aus, side), side)
@@ -195,14 +198,14 @@ class ProceduralFaceGenerator:
             "au": {au_key(a): v for a, v in aus.items()},
             "mesh_fit": {au_key(a): v for a, v in fitted.items()},
             "mesh_fit_error": round(err, 4),
-            "measured": {},      # nothing is measured on the image itself (see docs/faces.md)
+            "measured": _skin_measured(photo),
             "met": {},
             "unilateral": side or "",
             "pose": {"yaw": pose.yaw, "pitch": pose.pitch, "roll": pose.roll},
             "landmarks": _round_px(photo.landmarks),
             "mesh_landmarks": _round_px(photo.mesh),
             "lighting": light_labels,
-            "camera": {"distance_cm": distance, "exposure": photo.exposure},
+            "camera": {"distance_cm": distance, "exposure": photo.exposure, "metering": self.settings.metering},
             "identity": _identity_labels(person.identity),
         }
         return photo.image, labels
@@ -215,12 +218,22 @@ class ProceduralFaceGenerator:
             w = envelope(t, spec.episode)
             pose, lighting, _, distance = self._scene(spec, spec.intensity * w)
             a_t = {a: round(v * w, 4) for a, v in aus.items()}
-            photo = render_photo(person, a_t, side, pose, lighting, distance, self.size, spec.rng(f"face.photo.{k}"))
+            photo = render_photo(person, a_t, side, pose, lighting, distance, self.size, spec.rng(f"face.photo.{k}"),
+                                 self.settings.metering)
             files[f"frame{k:02d}.png"] = encode_png(photo.image, PNG_LEVEL)
             frames.append({"file": f"frame{k:02d}.png", "time": t, "weight": round(w, 4),
                            "au": {au_key(a): v for a, v in a_t.items()},
                            "pose": {"yaw": pose.yaw, "pitch": pose.pitch, "roll": pose.roll}, "landmarks": _round_px(photo.landmarks)})
         return frames
+
+
+def _skin_measured(photo) -> dict[str, Any]:
+    """The Monk tone the rendered skin shows (nearest swatch to its median colour), measured
+    on the output pixels: with `metering: face` it can be lighter than the person's tone."""
+    if photo.skin_srgb is None:
+        return {}
+    tone, delta_e = monk_tone_shown(photo.skin_srgb)
+    return {"skin_tone": tone, "skin_tone_delta_e": delta_e, "skin_srgb": [int(c) for c in photo.skin_srgb]}
 
 
 def _is_monk(value: Any) -> bool:

@@ -12,8 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from scipy.ndimage import gaussian_filter
 
-from factory.affect import MONK_SKIN_TONES
-
+LUMA = np.array([0.2126, 0.7152, 0.0722])   # Rec. 709 luminance of linear RGB
 TEXEL = 0.125                       # cm per texel
 ORIGIN = np.array([-10.0, -11.5])   # texture space top-left, cm
 SHAPE = (208, 160)                  # rows (y), columns (x)
@@ -38,25 +37,6 @@ def linear_to_srgb(c: np.ndarray) -> np.ndarray:
     """Linear light to sRGB (0..1), clipped."""
     c = np.clip(c, 0.0, 1.0)
     return np.where(c <= 0.0031308, 12.92 * c, 1.055 * np.power(c, 1 / 2.4) - 0.055)
-
-
-LUMA = np.array([0.2126, 0.7152, 0.0722])   # Rec. 709 luminance of linear RGB
-# The Monk swatches are skin as photographs show it (display sRGB): their luminance spans ~50x
-# from MST 1 to MST 10, while measured reflectance of the lightest and darkest skin spans about
-# one decade (spectrophotometry, roughly 0.5 to 0.05 near 550 nm). Rendered with swatch values as
-# albedo, the camera's face-priority exposure lifted MST 9-10 skin ~6x and made the eye whites,
-# teeth and hair, which keep their own reflectance, glare beside it as in no photograph.
-SKIN_REFLECTANCE_SPAN = 10.0
-
-
-def skin_albedo(skin_srgb) -> np.ndarray:
-    """Linear RGB reflectance of a Monk swatch (sRGB 0..255): its hue, its luminance mapped by a
-    power law that keeps MST 1 and puts MST 10 `SKIN_REFLECTANCE_SPAN` times below it."""
-    c = srgb_to_linear(np.asarray(skin_srgb, np.float64) / 255.0)
-    ends = [srgb_to_linear(np.array(hex_rgb(MONK_SKIN_TONES[t])) / 255.0) @ LUMA for t in (1, 10)]
-    power = np.log(SKIN_REFLECTANCE_SPAN) / np.log(ends[0] / ends[1])
-    lum = float(c @ LUMA)
-    return c * (ends[0] * (lum / ends[0]) ** power) / max(lum, 1e-6)
 
 
 @lru_cache(maxsize=1)
@@ -215,7 +195,7 @@ def skin_maps(model: str, skin_srgb, hair_linear, rng: np.random.Generator, *, r
 
     x, y = _grid()
     r = regions(model)
-    skin = skin_albedo(skin_srgb)
+    skin = srgb_to_linear(np.array(skin_srgb) / 255.0)
     lum = float(skin @ LUMA)
     low = gaussian_filter(rng.normal(0, 1, SHAPE), 6) * 6
     mid = gaussian_filter(rng.normal(0, 1, SHAPE), 1.2) * 1.5
