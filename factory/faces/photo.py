@@ -262,8 +262,14 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     noisy = np.asarray(img, np.int16) + np.round(grain).astype(np.int16)   # = round(img + grain)
     out = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
     mesh_px = xy[:N_VERTICES]
-    skin_srgb = np.median(np.asarray(out).reshape(-1, 3)[frags.pixel[skin]], axis=0) if skin.any() else None
+    skin_srgb = _median_colour(np.asarray(out).reshape(-1, 3)[frags.pixel[skin]]) if skin.any() else None
     return Photo(out, mesh_px[IBUG68], mesh_px, round(exposure, 4), skin_srgb)
+
+
+def _median_colour(pixels: np.ndarray) -> np.ndarray:
+    """Per-channel (lower) median of 8-bit pixels (n, 3), from their histograms (exact, O(n))."""
+    half = (len(pixels) + 1) // 2
+    return np.array([np.searchsorted(np.cumsum(np.bincount(pixels[:, c], minlength=256)), half) for c in range(3)])
 
 
 TONE_RANGE = 2.5
@@ -305,10 +311,11 @@ def _shade(person: Person, aus, frags: Fragments, mat, n, uv, local, face, lit, 
     face_px = mat == SKIN
     if face_px.any():
         relief = person.relief
-        for au in CREASE_AUS:
-            a = aus.get(au, 0.0)
-            if a > 0.02:
-                relief = relief + a * person.creases[au]
+        active = [au for au in CREASE_AUS if aus.get(au, 0.0) > 0.02]
+        if active:
+            relief = relief.copy()
+            for au in active:
+                relief += aus[au] * person.creases[au]
         t = np.hstack([sample(person.surface, uv[face_px]), sample(relief, uv[face_px])])
         albedo[face_px] = t[:, :3]
         spec[face_px] = SKIN_SPECULAR * t[:, 3]
