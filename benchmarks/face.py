@@ -117,14 +117,20 @@ def judged_faces(recipe: Path = RECIPE, **settings) -> list[dict]:
     for spec, part in zip(specs, parts):
         rgb = np.asarray(Image.open(io.BytesIO(part.files["png"])).convert("RGB"))
         found = blaze.detect(rgb)
-        read, probs = None, None
+        read, probs, read_normalised = None, None, None
         if found:
-            probs = fer.predict(fer_crop(rgb, found[0][0])[None])[0]
+            crop = fer_crop(rgb, found[0][0])
+            probs = fer.predict(crop[None])[0]
             read = FER_LABELS[int(np.argmax(probs))]
+            # judge-side diagnostic: the same crop with its mean grey set to 120 (the model
+            # itself does not normalise its input); never a target
+            gained = np.clip(crop.astype(np.float32) * (120.0 / max(float(crop[12:52, 12:52].mean()), 1.0)), 0, 255)
+            read_normalised = FER_LABELS[int(np.argmax(fer.predict(gained.astype(np.uint8)[None])[0]))]
         out.append({"emotion": spec.emotion, "tone": int(spec.get("skin_tone")), "sex": spec.get("sex"),
                     "shown": part.labels["measured"]["skin_tone"],
                     "intensity": spec.intensity, "age": spec.age,
                     "blazeface": bool(found), "haar": bool(haar.detect(rgb)), "read": read,
+                    "read_normalised": read_normalised,
                     "probs": None if probs is None else dict(zip(FER_LABELS, np.round(probs, 4).tolist()))})
     return out
 
@@ -179,6 +185,11 @@ def judged_rows(faces: list[dict]) -> list[dict]:
         {"benchmark": "accuracy MST 1-5 / MST 6-10", "value": f"{accuracy(light):.2f} / {accuracy(dark):.2f}",
          "detail": f"{len(light)} / {len(dark)} faces"},
     ]
+    normalised = [sum(f["read_normalised"] == f["emotion"] for f in v) / len(v) for _, v in sorted(by_tone.items())]
+    rows.append({"benchmark": "diagnostic: accuracy per tone with the judge's input brightness-normalised",
+                 "value": f"gap {max(normalised) - min(normalised):.2f}",
+                 "detail": "by tone, lightest first: " + " ".join(f"{a:.2f}" for a in normalised) + "; the 64x64 crop scaled to a mean "
+                           "grey of 120 before the classifier (a judge-side check of its brightness sensitivity, not a target)"})
     return rows
 
 
