@@ -35,7 +35,6 @@ SCLERA = (0.5, 0.46, 0.43)   # linear reflectance of the eye white (bluish-grey,
 SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
 AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.26, 0.9, (0.5, 8.0)
 METER_KEY = 1.15       # incident metering: exposure x frontal illuminance, so bare skin renders at its swatch
-METERING = ("incident", "face")
 
 
 @dataclass(frozen=True)
@@ -208,8 +207,8 @@ class Photo:
 def incident_exposure(lighting: Lighting) -> float:
     """Incident-light metering, as a portrait photographer's light meter reads: exposure from
     the light falling on a frontal surface (ambient plus each light's cosine), whatever is in
-    front of the lens, so skin keeps its own lightness and MST 10 is as dark in the photograph
-    as its swatch (the aim of "real tone" camera tuning), MST 1 as light."""
+    front of the lens, so skin keeps its own lightness: MST 10 is as dark in the photograph as
+    its swatch and MST 1 as light, neither lifted nor darkened."""
     front = np.array([0.0, 0.0, 1.0])
     light = lighting.ambient + sum(max(float(np.dot(lt.direction, front)), 0.0) * float(np.array(lt.colour) @ LUMA)
                                    for lt in (lighting.key, lighting.fill))
@@ -235,7 +234,7 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
                  lighting: Lighting, distance: float, size: int, rng: np.random.Generator,
                  metering: str = "incident") -> Photo:
     """Photograph `person` showing `aus` (one side only with `unilateral`), exposed by
-    `metering` (one of `METERING`)."""
+    `metering`: "incident" (`incident_exposure`) or "face" (`face_exposure`)."""
     face = person.expression(aus, unilateral)
     verts = np.vstack([face, fan_centres(face), person.solid.vertices])
     normals = np.vstack([vertex_normals(face), np.tile([0.0, 0.0, 1.0], (3, 1)), person.solid_normals])
