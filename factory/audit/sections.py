@@ -110,8 +110,31 @@ def representation(manifest: dict[str, Any], index: pd.DataFrame, th: AuditThres
                                  res["max_gap"] <= allowed + 1e-9,
                                  why or f"worst {kind} {label}: {worst['share']:.3f} vs target {worst['target']:.3f}",
                                  judged=not complement))
+    shown = skin_tone_shown(index)
+    if shown is not None:
+        checks.append(shown)
     return {"samples": n, "tolerance": _num(tolerance), "factors": factors, "cells": cells,
             "judged": not complement, "checks": checks}
+
+
+SKIN_TONE_SHOWN = "face.appearance.skin_tone"
+
+
+def skin_tone_shown(index: pd.DataFrame) -> Optional[dict[str, Any]]:
+    """How often a face's skin shows the Monk tone its sample is labelled with, within one step
+    (the face generator measures it on the image): balance on labels is balance on what the
+    images show only where this is high. Reported, not judged (no recipe threshold)."""
+    if SKIN_TONE_SHOWN not in index.columns or "skin_tone" not in index.columns:
+        return None
+    both = index[["skin_tone", SKIN_TONE_SHOWN]].apply(pd.to_numeric, errors="coerce").dropna()
+    if both.empty:
+        return None
+    within = (both["skin_tone"] - both[SKIN_TONE_SHOWN]).abs() <= 1
+    by_tone = within.groupby(both["skin_tone"].astype(int)).mean()
+    worst = int(by_tone.idxmin())
+    return _check("representation", "skin_tone shown by the faces", within.mean(), "–", None,
+                  f"share of faces whose skin shows their labelled Monk tone within one step "
+                  f"({SKIN_TONE_SHOWN}); lowest at MST {worst}: {by_tone[worst]:.2f}", judged=False)
 
 
 # ---------------------------------------------------------------- (b) label parity

@@ -32,6 +32,7 @@ SKIN_SPECULAR = 0.09   # peak specular of skin (times the map: T-zone, lips, oil
 SKIN_SHEEN, SHEEN_EXPONENT = 0.35, 6.0   # broad second specular lobe of skin, relative to the sharp one
 HAIR_SPECULAR, HAIR_SHININESS = 0.06, 30.0   # hair: a narrower, weaker lobe than skin (black hair stays black)
 SCLERA = (0.5, 0.46, 0.43)   # linear reflectance of the eye white (bluish-grey, not paper white)
+WHITE_BALANCE = 0.8    # share of the key light's colour cast the camera's white balance removes
 SHADOW_BIAS = 0.9      # cm: a surface does not shadow itself
 AE_TARGET, AE_STRENGTH, AE_LIMITS = 0.26, 0.9, (0.5, 8.0)
 METER_KEY = 1.15       # incident metering: exposure x frontal illuminance, so bare skin renders at its swatch
@@ -215,6 +216,14 @@ def incident_exposure(lighting: Lighting) -> float:
     return METER_KEY / light
 
 
+def white_balance(lighting: Lighting) -> np.ndarray:
+    """Per-channel gains (luminance kept) that take `WHITE_BALANCE` of the key light's colour
+    cast out, as a camera's white balance does, leaving the rest as a photograph's residual cast."""
+    key = np.array(lighting.key.colour, np.float64)
+    full = float(key @ LUMA) / key
+    return (full ** WHITE_BALANCE).astype(np.float32)
+
+
 def face_exposure(colour: np.ndarray, skin: np.ndarray) -> float:
     """Face-priority auto-exposure, as phone cameras meter: scale that brings the mean
     luminance of the face's skin part of the way (power `AE_STRENGTH`) to `AE_TARGET`. It
@@ -254,7 +263,8 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     exposure = incident_exposure(lighting) if metering == "incident" else face_exposure(colour, skin)
     bg = _background(size, lighting.background, rng).reshape(-1, 3)
     bg[frags.pixel] = colour
-    img = bg.reshape(size, size, 3) * np.float32(exposure * len(_TONE) / TONE_RANGE)
+    gain = np.float32(exposure * len(_TONE) / TONE_RANGE) * white_balance(lighting)
+    img = bg.reshape(size, size, 3) * gain
     img = _TONE[np.minimum(img, len(_TONE) - 1).astype(np.int32)]
     img = Image.fromarray(img).filter(LENS)                                     # lens softness
     grain = rng.standard_normal((size, size, 1), dtype=np.float32) * SENSOR_NOISE     # luminance noise

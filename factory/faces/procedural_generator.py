@@ -198,7 +198,8 @@ class ProceduralFaceGenerator:
             "au": {au_key(a): v for a, v in aus.items()},
             "mesh_fit": {au_key(a): v for a, v in fitted.items()},
             "mesh_fit_error": round(err, 4),
-            "measured": _skin_measured(photo),
+            "measured": {},      # the image's affect is judged by the benchmark, not measured here
+            "appearance": _appearance(photo),
             "met": {},
             "unilateral": side or "",
             "pose": {"yaw": pose.yaw, "pitch": pose.pitch, "roll": pose.roll},
@@ -227,9 +228,10 @@ class ProceduralFaceGenerator:
         return frames
 
 
-def _skin_measured(photo) -> dict[str, Any]:
-    """The Monk tone the rendered skin shows (nearest swatch to its median colour), measured
-    on the output pixels: with `metering: face` it can be lighter than the person's tone."""
+def _appearance(photo) -> dict[str, Any]:
+    """The Monk tone the rendered skin shows (nearest swatch to its median colour), measured on
+    the output pixels (with `metering: face` it can be lighter than the person's tone). Not an
+    affect measurement, so not under `measured`, whose numeric columns recognizers learn from."""
     if photo.skin_srgb is None:
         return {}
     tone, delta_e = monk_tone_shown(photo.skin_srgb)
