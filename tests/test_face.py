@@ -257,6 +257,32 @@ def test_expressions_legible_on_every_skin_tone():
         assert vis[10][e] >= 0.6 * vis[1][e], (e, vis)
 
 
+def test_glasses_are_a_person_setting_in_front_of_the_eyes():
+    """`glasses` is the share of persons wearing frames: a person keeps or lacks them in every
+    sample, the label says so, landmarks do not move, and the frames change the pixels around
+    the eyes (between the brows and the cheekbones), not the mouth."""
+    specs = [make_spec(i, EMOTIONS[i % len(EMOTIONS)], person=i // 2, tone=1 + i % 10) for i in range(16)]
+    bare = ProceduralFaceGenerator(FaceSettings(size=128)).generate(specs)
+    half = ProceduralFaceGenerator(FaceSettings(size=128, glasses=0.5)).generate(specs)
+    worn = {}
+    for spec, a, b in zip(specs, bare, half):
+        assert not a.labels["occlusion"]["glasses"]
+        assert worn.setdefault(spec.identity, b.labels["occlusion"]["glasses"]) == b.labels["occlusion"]["glasses"]
+        assert a.labels["landmarks"] == b.labels["landmarks"]
+        lm = np.array(b.labels["landmarks"])
+        diff = np.abs(rgb(a).astype(int) - rgb(b).astype(int)).sum(axis=2) > 24
+        eyes = np.zeros_like(diff)
+        top, bottom = int(lm[17:27, 1].min()), int(lm[[1, 15, 29], 1].max()) + 2
+        eyes[top:bottom, int(lm[0, 0]) - 3:int(lm[16, 0]) + 4] = True
+        mouth = np.zeros_like(diff)
+        mouth[int(lm[48:68, 1].min()):int(lm[48:68, 1].max()) + 1, int(lm[48, 0]):int(lm[54, 0]) + 1] = True
+        if b.labels["occlusion"]["glasses"]:
+            assert diff[eyes].sum() >= 20 and not diff[mouth].any() and diff[~eyes].sum() <= 0.1 * diff.sum()
+        else:
+            assert rgb(a).tobytes() == rgb(b).tobytes()
+    assert 0 < sum(worn.values()) < len(worn)
+
+
 def test_rendered_skin_shows_its_monk_tone():
     """Incident metering keeps each skin's lightness: the Monk tone measured on the output
     (swatch nearest in CIELAB to the median bare-skin pixel) is the person's own within one

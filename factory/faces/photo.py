@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 from scipy.ndimage import gaussian_filter
 
 from factory.faces.geometry import Pose
@@ -136,6 +136,38 @@ class Camera:
                                 self.size * 0.5 + f * (p[:, 1] - AIM[1]) / d])
 
 
+@dataclass(frozen=True)
+class Glasses:
+    """A pair of spectacle frames: rim colour (linear reflectance) and rim width (cm)."""
+
+    albedo: tuple[float, float, float]
+    width: float
+
+
+# Rims sit this far in front of the irises (cm); half-width and half-height of each lens.
+GLASSES_OFFSET, LENS_SIZE = (0.25, 0.15, 1.3), (2.4, 1.75)
+
+
+def _glasses_cover(face: np.ndarray, pose: Pose, camera: Camera, glasses: Glasses) -> np.ndarray:
+    """How much of each pixel (size, size; 0..1) the frames cover: two elliptical rims and a
+    bridge in front of the eyes, posed and projected like the face, drawn at 4x and averaged."""
+    t = np.linspace(0, 2 * np.pi, 33)[:-1]
+    rims = []
+    for side, centre in ((-1, face[IRIS[0]]), (1, face[IRIS[1]])):
+        c = centre + np.array([side * GLASSES_OFFSET[0], GLASSES_OFFSET[1], GLASSES_OFFSET[2]])
+        rims.append(c + np.column_stack([LENS_SIZE[0] * np.cos(t), LENS_SIZE[1] * np.sin(t), 0.3 * np.cos(t) * side]))
+    inner = [rims[0][np.argmax(rims[0][:, 0] - 0.6 * rims[0][:, 1])], rims[1][np.argmin(rims[1][:, 0] + 0.6 * rims[1][:, 1])]]
+    scale = 4
+    px = [camera.project(pose_points(np.asarray(r, float), pose)) * scale for r in (*rims, np.array(inner))]
+    width = max(1, int(round(glasses.width * FOCAL * camera.size / camera.distance * scale)))
+    mask = Image.new("L", (camera.size * scale, camera.size * scale), 0)
+    draw = ImageDraw.Draw(mask)
+    for k, pts in enumerate(px):
+        xy = [tuple(p) for p in pts.tolist()]
+        draw.line(xy + xy[:1] if k < 2 else xy, fill=255, width=width, joint="curve")
+    return np.asarray(mask.resize((camera.size, camera.size), Image.BOX), np.float32) / np.float32(255.0)
+
+
 def pose_points(p: np.ndarray, pose: Pose) -> np.ndarray:
     """Head-frame points rotated by the head pose about the neck pivot."""
     return (p - PIVOT) @ pose.matrix().T + PIVOT
@@ -203,6 +235,7 @@ class Photo:
     mesh: np.ndarray
     exposure: float
     skin_srgb: np.ndarray | None
+    glasses: bool = False
 
 
 def incident_exposure(lighting: Lighting) -> float:
@@ -241,9 +274,9 @@ def _film(x: np.ndarray) -> np.ndarray:
 
 def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, pose: Pose,
                  lighting: Lighting, distance: float, size: int, rng: np.random.Generator,
-                 metering: str = "incident") -> Photo:
+                 metering: str = "incident", glasses: Glasses | None = None) -> Photo:
     """Photograph `person` showing `aus` (one side only with `unilateral`), exposed by
-    `metering`: "incident" (`incident_exposure`) or "face" (`face_exposure`)."""
+    `metering`: "incident" (`incident_exposure`) or "face" (`face_exposure`), wearing `glasses`."""
     face = person.expression(aus, unilateral)
     verts = np.vstack([face, fan_centres(face), person.solid.vertices])
     normals = np.vstack([vertex_normals(face), np.tile([0.0, 0.0, 1.0], (3, 1)), person.solid_normals])
@@ -265,6 +298,10 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     bg[frags.pixel] = colour
     gain = np.float32(exposure * len(_TONE) / TONE_RANGE) * white_balance(lighting)
     img = bg.reshape(size, size, 3) * gain
+    if glasses is not None:      # frames in front of the face, lit by the ambient and key light
+        cover = _glasses_cover(face, pose, Camera(distance, size), glasses)[..., None]
+        light = np.float32(lighting.ambient + 0.6 * float(np.array(lighting.key.colour) @ LUMA))
+        img = img * (1 - cover) + np.asarray(glasses.albedo, np.float32) * light * gain * cover
     img = _TONE[np.minimum(img, len(_TONE) - 1).astype(np.int32)]
     img = Image.fromarray(img).filter(LENS)                                     # lens softness
     grain = rng.standard_normal((size, size, 1), dtype=np.float32) * SENSOR_NOISE     # luminance noise
@@ -272,7 +309,7 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     out = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
     mesh_px = xy[:N_VERTICES]
     skin_srgb = _median_colour(np.asarray(out).reshape(-1, 3)[frags.pixel[skin]]) if skin.any() else None
-    return Photo(out, mesh_px[IBUG68], mesh_px, round(exposure, 4), skin_srgb)
+    return Photo(out, mesh_px[IBUG68], mesh_px, round(exposure, 4), skin_srgb, glasses is not None)
 
 
 def _median_colour(pixels: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from factory.faces.identity import FaceIdentity, draw_identity
 from factory.faces.texture import hex_rgb
 from factory.faces.measure import monk_tone_shown
 from factory.faces.mesh import fit_aus
-from factory.faces.photo import Light, Lighting, Person, kelvin_rgb, light_direction, render_photo
+from factory.faces.photo import Glasses, Light, Lighting, Person, kelvin_rgb, light_direction, render_photo
 from factory.generators import GeneratorSettings, OutputFile, SampleParts
 from factory.png import encode_png
 from factory.spec import SampleSpec
@@ -36,6 +36,10 @@ from factory.spec import SampleSpec
 PNG_LEVEL = 1        # zlib level (deterministic); 1: larger files than 6, several times faster
 KEY_LEVEL = 1.35     # key light intensity (linear), *chosen* for a normally exposed portrait
 AMBIENT = 0.14
+# Spectacle frames (*chosen*): linear reflectance of the rim and its width in cm: black and
+# brown acetate, thin metal (grey, gold).
+GLASSES_FRAMES = (((0.02, 0.02, 0.02), 0.35), ((0.06, 0.035, 0.02), 0.3), ((0.35, 0.35, 0.36), 0.12),
+                  ((0.45, 0.33, 0.12), 0.12))
 BACKGROUNDS = [(196, 200, 204), (150, 160, 170), (205, 196, 180), (120, 128, 120), (90, 96, 110),
                (214, 210, 200), (170, 150, 130), (110, 120, 140), (60, 64, 70), (228, 228, 226)]
 
@@ -79,6 +83,7 @@ class FaceSettings(GeneratorSettings):
     max_pose: tuple[float, float, float] = (12.0, 8.0, 8.0)   # |yaw|, |pitch|, |roll| limits, degrees
     background: Optional[str] = None                          # '#rrggbb'; None: a muted colour per sample
     metering: Literal["incident", "face"] = "incident"        # face: phone-style face exposure (lifts dark skin)
+    glasses: float = Field(0.0, ge=0.0, le=1.0)               # share of persons who wear glasses
 
     @model_validator(mode="after")
     def _ranges(self):
@@ -151,6 +156,15 @@ class ProceduralFaceGenerator:
         """The 3D face of the person `spec` belongs to."""
         return Person(draw_identity(spec), self.face_model, spec.identity_rng("face.skin"))
 
+    def glasses(self, spec: SampleSpec) -> Glasses | None:
+        """The frames `spec`'s person wears, if any: a `glasses` share of persons, each with one
+        pair (style and colour from the person's own stream, so the same in every sample)."""
+        rng = spec.identity_rng("face.glasses")
+        if rng.random() >= self.settings.glasses:
+            return None
+        albedo, width = GLASSES_FRAMES[int(rng.integers(len(GLASSES_FRAMES)))]
+        return Glasses(albedo, width)
+
     def generate(self, specs: Sequence[SampleSpec]) -> list[SampleParts]:
         """One PNG (plus frames) and labels per spec; persons are shared within a shard."""
         persons: dict[int, Person] = {}
@@ -184,7 +198,7 @@ class ProceduralFaceGenerator:
         side = UNILATERAL.get(spec.emotion)
         pose, lighting, light_labels, distance = self._scene(spec)
         photo = render_photo(person, aus, side, pose, lighting, distance, self.size, spec.rng("face.photo"),
-                             self.settings.metering)
+                             self.settings.metering, self.glasses(spec))
         # A consistency check of the geometry, not a measurement of the image: the AUs recovered
         # from the drawn mesh by least squares against the same basis (hence not `measured`).
         fitted = fit_aus(person.face, person.basis, person.expression(aus, side), side)
@@ -208,6 +222,7 @@ class ProceduralFaceGenerator:
             "lighting": light_labels,
             "camera": {"distance_cm": distance, "exposure": photo.exposure, "metering": self.settings.metering},
             "identity": _identity_labels(person.identity),
+            "occlusion": {"glasses": photo.glasses},
         }
         return photo.image, labels
 
@@ -220,7 +235,7 @@ class ProceduralFaceGenerator:
             pose, lighting, _, distance = self._scene(spec, spec.intensity * w)
             a_t = {a: round(v * w, 4) for a, v in aus.items()}
             photo = render_photo(person, a_t, side, pose, lighting, distance, self.size, spec.rng(f"face.photo.{k}"),
-                                 self.settings.metering)
+                                 self.settings.metering, self.glasses(spec))
             files[f"frame{k:02d}.png"] = encode_png(photo.image, PNG_LEVEL)
             frames.append({"file": f"frame{k:02d}.png", "time": t, "weight": round(w, 4),
                            "au": {au_key(a): v for a, v in a_t.items()},
