@@ -6,7 +6,6 @@ path (``modalities.speech.backend``), the line in the file and what is allowed.
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from factory.affect import EMOTIONS
-from factory.errors import FactoryError
+from factory.errors import FactoryError, did_you_mean
 from factory.generators import (DEFAULT_BACKENDS, MODALITY_ORDER, GeneratorSettings, default_backend, generator_class,
                                 modalities, ordered)
 from factory.spec import SAMPLE_FIELDS
@@ -184,7 +183,7 @@ class Recipe(_Strict):
         _check_shares(v, "emotion")
         for name in v:
             if name not in EMOTIONS:
-                raise ValueError(f"unknown emotion {name!r}{_hint(name, EMOTIONS)}; "
+                raise ValueError(f"unknown emotion {name!r}{did_you_mean(name, EMOTIONS)}; "
                                  f"known: {', '.join(EMOTIONS)}")
         return v
 
@@ -228,7 +227,7 @@ class Recipe(_Strict):
                 raise ValueError(f"balance[{i}] is empty; list factors to cross, e.g. [emotion, sex]")
             for f in combo:
                 if f not in factors:
-                    raise ValueError(f"balance[{i}] names unknown factor {f!r}{_hint(f, factors)}; "
+                    raise ValueError(f"balance[{i}] names unknown factor {f!r}{did_you_mean(f, factors)}; "
                                      f"factors are: {', '.join(factors)}")
             if len(set(combo)) != len(combo):
                 raise ValueError(f"balance[{i}] names a factor twice: {combo}")
@@ -307,11 +306,6 @@ def shares(weights: Mapping[Any, float]) -> dict[Any, float]:
     return {level: w / total for level, w in weights.items()}
 
 
-def _hint(word: str, choices) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def reserved_factor_names() -> frozenset[str]:
     """Names a population factor may not take: a sample's own fields and every modality's block."""
     return SAMPLE_FIELDS | set(modalities()) | set(MODALITY_ORDER)
@@ -350,7 +344,7 @@ def _check_level(factor: str, level: Level) -> Level:
                              f"years (an open band 'N+' spans N to N+{OPEN_BAND_SPAN}, so N <= "
                              f"{MAX_AGE - OPEN_BAND_SPAN})")
     elif factor == "sex" and level not in KNOWN_SEXES:
-        raise ValueError(f"sex level {level!r}{_hint(level, KNOWN_SEXES)}; known: {', '.join(KNOWN_SEXES)}")
+        raise ValueError(f"sex level {level!r}{did_you_mean(level, KNOWN_SEXES)}; known: {', '.join(KNOWN_SEXES)}")
     elif factor == "locale" and not _LOCALE.match(level):
         raise ValueError(f"locale {level!r} must be a BCP-47 tag such as 'en-US'")
     return level
@@ -505,7 +499,7 @@ def _explain(exc: ValidationError, lines: dict[tuple, int], source: str, data: d
         if err["type"] == "extra_forbidden":
             parent = _model_at(Recipe, loc[:-1], data)
             allowed = list(parent.model_fields) if parent else []
-            msg = f"unknown key{_hint(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
+            msg = f"unknown key{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(allowed)}"
         elif "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], (dict, list)):
             msg = f"{msg} (got {err['input']!r})"
         msgs.append(f"{where}: {path}: {msg}")

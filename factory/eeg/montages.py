@@ -8,12 +8,13 @@ so that the generator needs no MNE at run time; a test checks the copy against M
 """
 from __future__ import annotations
 
-import difflib
 import re
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from factory.errors import did_you_mean
 
 POSITIONS_FILE = Path(__file__).resolve().parent.parent / "data" / "eeg" / "colin27_1005.tsv"
 
@@ -63,9 +64,7 @@ def resolve(names: list[str]) -> tuple[list[str], list[str]]:
 
 def suggest(name: str, choices=None) -> str:
     """' (did you mean X?)' for a misspelt electrode name (or one of `choices`), or ''."""
-    table = {c.lower(): c for c in choices} if choices is not None else _canonical()
-    close = difflib.get_close_matches(str(name).lower(), list(table), n=1, cutoff=0.6)
-    return f" (did you mean {table[close[0]]!r}?)" if close else ""
+    return did_you_mean(name, positions() if choices is None else choices, ignore_case=True)
 
 
 def unit_vectors(names: list[str]) -> np.ndarray:
