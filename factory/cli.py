@@ -311,7 +311,7 @@ def cmd_audit(args) -> int:
     thresholds = load_thresholds(args.thresholds) if args.thresholds else None
     result = run_audit(open_dataset(args.dir), thresholds=thresholds)
     print_audit(result, args.dir)
-    return 0 if result["passed"] else 1
+    return 0 if result["passed"] else EXIT_AUDIT_FAILED
 
 
 def load_thresholds(path: str):

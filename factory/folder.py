@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 
 from factory import __version__
 from factory.dataset import (DOCUMENTS, FACTORY_DIR, FORMAT, INDEX, MANIFEST, PARTS_DIR, DamagedManifest,
-                             NotOurManifest, damaged_hint, open_dir, read_manifest, read_parquet)
+                             NotOurManifest, damaged_hint, open_dir, read_manifest, read_parquet,
+                             read_parquet_schema)
 from factory.errors import FactoryError
 from factory.lock import LOCK, FolderLock, acquire
 from factory.shards import PARTIAL_DIR, ShardInfo, partial_path, put_atomic, sha256_of
@@ -275,7 +276,7 @@ def verified_shards(fs, root: str, manifest: dict[str, Any]) -> list[str]:
 def build_index(fs, root: str, shards: Iterable[str]) -> dict[str, Any]:
     """Concatenate the index parts, in shard order, into index.parquet (streamed)."""
     paths = [f"{root}/{PARTS_DIR}/{s}.parquet" for s in shards]
-    schemas = [read_parquet(fs, p).schema for p in paths]
+    schemas = [read_parquet_schema(fs, p) for p in paths]
     schema = pa.unify_schemas(schemas, promote_options="permissive")
     tmp = partial_path(root, INDEX)
     fs.makedirs(f"{root}/{PARTIAL_DIR}", exist_ok=True)

@@ -20,9 +20,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from factory.dataset import FACTORY_DIR
 from factory.errors import FactoryError
 
-LOCK = ".factory/lock"
+LOCK = f"{FACTORY_DIR}/lock"
 
 
 @dataclass
@@ -54,7 +55,7 @@ def acquire(fs, root: str, alive: Callable[[int], bool] | None = None) -> Folder
     alive = alive or _pid_alive
     path = f"{root}/{LOCK}"
     lock = FolderLock(fs, path)
-    fs.makedirs(f"{root}/.factory", exist_ok=True)
+    fs.makedirs(f"{root}/{FACTORY_DIR}", exist_ok=True)
     for attempt in range(2):
         try:
             _create(fs, path, json.dumps(_holder(lock.token)).encode())

@@ -270,9 +270,9 @@ def render_report(ds: Dataset, audit: dict[str, Any], plots: dict[str, bytes], p
                      "intensity": f"{row['intensity']:.2f}" if "intensity" in row else "",
                      "identity": row.get("identity", ""), "factors": {f: row.get(f) for f in factors},
                      "media": _media(ds, row, exts), "met": _met(row, met_cols)})
-    mods = [m for m, s in ((ds.manifest.get("recipe") or {}).get("modalities") or {}).items() if s]
+    mods = [m for m, s in (ds.recipe.get("modalities") or {}).items() if s]
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    recipe = ds.manifest.get("recipe") or {}
+    recipe = ds.recipe
     return env.from_string(_PAGE).render(
         name=ds.manifest.get("name"), version=ds.manifest.get("version"), description=recipe.get("description", ""),
         samples=len(index), identities=index["identity"].nunique() if "identity" in index else "?",

@@ -42,9 +42,9 @@ def _env():
     return env
 
 
-def render_datasheet(ctx: dict[str, Any]) -> str:
+def render_datasheet(ctx: dict[str, Any], env=None) -> str:
     """datasheet.md text."""
-    return _env().get_template("datasheet.md.j2").render(**ctx)
+    return (env or _env()).get_template("datasheet.md.j2").render(**ctx)
 
 
 def write_cards(ds: Dataset, audit: dict[str, Any], audit_md: str) -> dict[str, str]:
@@ -53,10 +53,10 @@ def write_cards(ds: Dataset, audit: dict[str, Any], audit_md: str) -> dict[str, 
     `audit` is the audit result (as in audit.json) and `audit_md` its Markdown, which the
     datasheet embeds.
     """
-    ctx = context(ds, audit, audit_md)
-    sheet = render_datasheet(ctx)
+    ctx, env = context(ds, audit, audit_md), _env()
+    sheet = render_datasheet(ctx, env)
     return {
         DATASHEET: ds.write_text(DATASHEET, sheet),
-        CARD: ds.write_text(CARD, render_readme(_env(), ctx, sheet)),
+        CARD: ds.write_text(CARD, render_readme(env, ctx, sheet)),
         CROISSANT: ds.write_text(CROISSANT, json.dumps(croissant_jsonld(ctx, ds.index), indent=2) + "\n"),
     }

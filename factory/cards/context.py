@@ -64,7 +64,7 @@ def _column_groups(index: pd.DataFrame) -> list[dict[str, Any]]:
 def context(ds: Dataset, audit: dict[str, Any], audit_md: str) -> dict[str, Any]:
     """Everything the templates may use, derived from manifest, index and audit."""
     m, index = ds.manifest, ds.index
-    recipe = m.get("recipe") or {}
+    recipe = ds.recipe
     n = len(index)
     mods = []
     for name, settings in (recipe.get("modalities") or {}).items():
