@@ -103,6 +103,12 @@ class Generator(Protocol):
     # for the datasheet (e.g. the physiological signals); absent or "" says nothing more.
 
 
+def episodes_of(levels: Mapping[str, Any]) -> list[Any]:
+    """The episode timelines a `preflight`'s `levels` carry (one or a list; none: [])."""
+    found = levels.get("episode") or []
+    return list(found) if isinstance(found, (list, tuple)) else [found]
+
+
 def model_refs(generator_cls: type, settings: GeneratorSettings) -> dict[str, str]:
     """The model references in `settings`, by recipe key (``model``, ``models.en-US``), in the
     order of the class's `model_keys`."""

@@ -34,12 +34,12 @@ from pydantic import Field
 
 from factory.affect import VOCAL
 from factory.errors import FactoryError
-from factory.generators import GeneratorSettings, OutputFile, SampleParts
+from factory.generators import GeneratorSettings, OutputFile, SampleParts, episodes_of
 from factory.spec import Episode, SampleSpec
 from factory.speech import espeak_ng as espeak
 from factory.speech import prosody, vocal_targets
 from factory.speech.emotion_stage import Voice, emotion_stage
-from factory.speech.measure import ipa_syllables, speech_measure
+from factory.speech.measure import MEASURES, ipa_syllables, speech_measure
 from factory.speech.text import Transcripts, banks, language
 
 LATENCY_S = 0.3     # speech starts at least this long after the stimulus onset
@@ -128,8 +128,7 @@ class SpeechGenerator:
         self.check_locales(locales)
         self.transcripts.preflight(locales, emotions)
         self.check_backend()
-        episodes = levels.get("episode") or []
-        for episode in (episodes if isinstance(episodes, (list, tuple)) else [episodes]):
+        for episode in episodes_of(levels):
             self.check_fits(locales, emotions, episode)
 
     def versions(self) -> dict[str, str]:
@@ -162,9 +161,7 @@ class SpeechGenerator:
         if key not in self._references:
             [count] = self.syllables([(plan.locale, plan.text)])
             [rendered] = self.render([plan])
-            audio = self._prepare(rendered.audio, rendered.sample_rate)
-            if self.settings.emotion_stage:
-                audio = self._trim(emotion_stage(audio, self.sample_rate, Voice(), plan.spec.identity_rng("speech-voice")))
+            audio = self._staged(rendered, lambda: Voice(), plan.spec.identity_rng("speech-voice"))
             self._references[key] = speech_measure(audio, self.sample_rate, count)
         return self._references[key]
 
@@ -231,10 +228,9 @@ class SpeechGenerator:
                syllables: int | None) -> SampleParts:
         """Run the emotion stage, measure, fit, place and encode one rendered utterance."""
         spec = plan.spec
-        audio = self._prepare(rendered.audio, rendered.sample_rate)
-        if self.settings.emotion_stage:
-            voice = vocal_targets.voice(spec.emotion, spec.intensity, reference, plan.ratios.rate / rendered.tempo)
-            audio = self._trim(emotion_stage(audio, self.sample_rate, voice, spec.rng("speech-voice")))
+        voice = lambda: vocal_targets.voice(spec.emotion, spec.intensity, reference,  # noqa: E731
+                                            plan.ratios.rate / rendered.tempo)
+        audio = self._staged(rendered, voice, spec.rng("speech-voice"))
         audio, fitted = self._fit(audio, spec.episode)
         measured = speech_measure(audio, self.sample_rate, syllables)
         target = vocal_targets.targets(spec.emotion, spec.intensity, reference)
@@ -255,6 +251,14 @@ class SpeechGenerator:
         return SampleParts(files={"flac": encode_flac(track, self.sample_rate), "txt": plan.text.encode("utf-8")},
                            labels=labels)
 
+    def _staged(self, rendered: Rendered, voice, rng: np.random.Generator) -> np.ndarray:
+        """A rendering prepared (`_prepare`) and, with the emotion stage on, moved to `voice()`
+        (called only then) and trimmed again."""
+        audio = self._prepare(rendered.audio, rendered.sample_rate)
+        if not self.settings.emotion_stage:
+            return audio
+        return self._trim(emotion_stage(audio, self.sample_rate, voice(), rng))
+
     def _trim(self, audio: np.ndarray) -> np.ndarray:
         lo, hi = prosody.active_span(audio, self.sample_rate)
         return audio[lo:hi]
@@ -265,8 +269,7 @@ class SpeechGenerator:
         if sr != self.sample_rate:
             import librosa
             y = librosa.resample(y, orig_sr=sr, target_sr=self.sample_rate).astype(np.float32)
-        lo, hi = prosody.active_span(y, self.sample_rate)
-        return y[lo:hi]
+        return self._trim(y)
 
     def _fit(self, audio: np.ndarray, episode: Episode) -> tuple[np.ndarray, float]:
         """Time-compress an utterance that is longer than the episode's speech window."""
@@ -294,8 +297,7 @@ class SpeechGenerator:
         return track
 
 
-REFERENCE_KEYS = ("f0_mean_hz", "f0_mean_st", "f0_sd_st", "f0_range_st", "level_db", "rate_syl_s",
-                  "alpha_ratio_db", "hammarberg_db", "hnr_db", "jitter_pct", "shimmer_db")
+REFERENCE_KEYS = tuple(k for k in MEASURES if k != "duration_s")
 
 
 def reference_plans(plan: Plan) -> list[Plan]:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from factory.speech.measure import tracking_errors
+
 FRAME_MS = 10.0
 F0_FLOOR, F0_CEIL = 50.0, 700.0
 MAX_SPREAD = 2.0          # the contour is scaled at most this much (beyond it WORLD's voice breaks up)
@@ -93,12 +95,9 @@ def world_f0(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _repaired(st: np.ndarray) -> np.ndarray:
-    """A semitone contour with DIO's tracking errors (frames more than 6 st from the median of
-    their 9 voiced neighbours, or 10 st from the utterance's median) replaced by that local
-    median, so that they are neither scaled nor counted in the contour's spread."""
-    from scipy.ndimage import median_filter
-    local = median_filter(st, size=9, mode="nearest")
-    bad = (np.abs(st - local) > 6.0) | (np.abs(st - np.median(st)) > 10.0)
+    """A semitone contour with DIO's tracking errors (`measure.tracking_errors`) replaced by
+    the local median, so that they are neither scaled nor counted in the contour's spread."""
+    bad, local = tracking_errors(st)
     return np.where(bad, local, st)
 
 

@@ -93,15 +93,20 @@ def f0_contour(audio: np.ndarray, sr: int) -> Contour:
 
 
 def _jumps(f0: np.ndarray) -> np.ndarray:
-    """Tracking errors that YIN, unlike pyin's HMM, does not smooth away: frames more than
-    `JUMP_ST` semitones from the median of their 9 voiced neighbours (isolated octave errors,
-    periodic noise), and frames more than `OUTLIER_ST` from the utterance's median (runs of
-    octave errors in low voices)."""
-    from scipy.ndimage import median_filter
+    """Tracking errors that YIN, unlike pyin's HMM, does not smooth away (`tracking_errors`)."""
     if f0.size < 3:
         return np.zeros(f0.size, dtype=bool)
-    st = 12 * np.log2(f0)
-    return (np.abs(st - median_filter(st, size=9, mode="nearest")) > JUMP_ST) | (np.abs(st - np.median(st)) > OUTLIER_ST)
+    return tracking_errors(12 * np.log2(f0))[0]
+
+
+def tracking_errors(st: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(which frames of a voiced semitone contour are pitch-tracking errors, the local median):
+    frames more than `JUMP_ST` semitones from the median of their 9 voiced neighbours
+    (isolated octave errors, periodic noise), and frames more than `OUTLIER_ST` from the
+    utterance's median (runs of octave errors in low voices)."""
+    from scipy.ndimage import median_filter
+    local = median_filter(st, size=9, mode="nearest")
+    return (np.abs(st - local) > JUMP_ST) | (np.abs(st - np.median(st)) > OUTLIER_ST), local
 
 
 def _acf_at_period(frames: np.ndarray, lag: np.ndarray) -> np.ndarray:
