@@ -30,7 +30,7 @@ from factory.eeg.measure import TOP_HZ, eeg_measure, summarise, windows
 from factory.eeg.simulate import WelchKernel, eeg_simulate, eeg_trial, expected_band_powers, projection
 from factory.errors import FactoryError
 from factory.physiology.artifacts import mains_frequency
-from factory.generators import GeneratorSettings, OutputFile, SampleParts
+from factory.generators import GeneratorSettings, OutputFile, SampleParts, episodes_of
 from factory.spec import Episode, SampleSpec
 
 MIN_RATE = int(2 * TOP_HZ)
@@ -131,8 +131,7 @@ class EEGGenerator:
 
     def preflight(self, levels: Mapping[str, Sequence[Any]]) -> None:
         """Refuse timelines too short to measure before and after the onset."""
-        episodes = levels.get("episode") or []
-        for episode in (episodes if isinstance(episodes, (list, tuple)) else [episodes]):
+        for episode in episodes_of(levels):
             win = windows(episode, self.rate)
             for name, (a, b) in win.items():
                 if (b - a) / self.rate < MIN_WINDOW_S:

@@ -27,11 +27,6 @@ def windows(episode: Episode, fs: int) -> dict[str, tuple[int, int]]:
             "post": (int(round((episode.onset + 2 * ERD_LATENCY_S) * fs)), int(round(episode.offset * fs)))}
 
 
-def welch_freqs(fs: int) -> np.ndarray:
-    """Frequencies of the 1-s Welch segments used for band powers (1 Hz apart)."""
-    return np.fft.rfftfreq(fs, 1 / fs)
-
-
 def band_powers(x: np.ndarray, fs: int, start: int, stop: int) -> dict[str, np.ndarray]:
     """Power (uV^2) of each band and channel in samples [start, stop): Welch, 1-s Hann
     segments, half overlapping, summed over the band's 1-Hz bins."""

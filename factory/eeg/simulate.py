@@ -104,8 +104,8 @@ def response_curve(t: np.ndarray, episode: Episode) -> np.ndarray:
 
 def spectrum(kind: str, f: np.ndarray, trial: Trial, rhythm: Rhythm | None = None) -> np.ndarray:
     """Power spectral shape |H(f)|^2 of one component (any scale)."""
-    highpass = (f / HIGHPASS_HZ) ** 4 / (1 + (f / HIGHPASS_HZ) ** 4)
     if kind == "background":
+        highpass = (f / HIGHPASS_HZ) ** 4 / (1 + (f / HIGHPASS_HZ) ** 4)
         return highpass * (f ** 2 + 1.0) ** (-trial.person.aperiodic_exponent / 2)
     if kind == "noise":
         return np.ones_like(f)
@@ -237,7 +237,7 @@ class WelchKernel:
     def __init__(self, fs: int, nperseg: int, oversample: int = 16):
         from scipy.signal import get_window
 
-        self.fs, self.nperseg = fs, nperseg
+        self.fs = fs
         m = oversample * nperseg
         self.grid = np.fft.fftfreq(m, 1 / fs)                     # -fs/2 .. fs/2, spacing fs/m
         w = get_window("hann", nperseg)

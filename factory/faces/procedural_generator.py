@@ -229,13 +229,13 @@ class ProceduralFaceGenerator:
     def _frames(self, spec: SampleSpec, person: Person, labels: dict[str, Any], files: dict[str, bytes]):
         aus = {int(k[2:]): v for k, v in labels["au"].items()}
         side = labels["unilateral"] or None
-        frames = []
+        frames, glasses = [], self.glasses(spec)
         for k, t in enumerate(frame_times(spec.episode, int(self.frames))):
             w = envelope(t, spec.episode)
             pose, lighting, _, distance = self._scene(spec, spec.intensity * w)
             a_t = {a: round(v * w, 4) for a, v in aus.items()}
             photo = render_photo(person, a_t, side, pose, lighting, distance, self.size, spec.rng(f"face.photo.{k}"),
-                                 self.settings.metering, self.glasses(spec))
+                                 self.settings.metering, glasses)
             files[f"frame{k:02d}.png"] = encode_png(photo.image, PNG_LEVEL)
             frames.append({"file": f"frame{k:02d}.png", "time": t, "weight": round(w, 4),
                            "au": {au_key(a): v for a, v in a_t.items()},

@@ -1,8 +1,8 @@
 """Measure each signal with neurokit2's processing, on the recorded (noisy) signals.
 
 Minimum episode lengths (after the stimulus onset, unless said otherwise) for a measure to be
-possible at all; shorter ones give NaN and a note, and `measurable_minimum` lets the recipe
-refuse episodes where nothing could be measured:
+possible at all; shorter ones give NaN and a note, and `MINIMUM_AFTER_ONSET` lets
+`PhysiologyGenerator.preflight` refuse episodes where nothing could be measured:
 
 | measure | needs |
 | --- | --- |

@@ -72,8 +72,7 @@ def episode_targets(spec: SampleSpec, variability: str = "realistic") -> dict[st
     latency_shift = float(np.clip(v.latency_sd * rng.standard_normal(), -1.5, 1.5))
     shift = v.baseline_shift_sd * rng.standard_normal(3)
     repetition = spec.repetition
-    mean = {"heart_rate": table.heart_rate, "scl": table.scl, "scr_rate": table.scr_rate,
-            "resp_rate": table.resp_rate, "emg": table.emg}
+    mean = {c: getattr(table, c) for c in CHANNELS}
     r = {c: k * (mean[c] * p["gains"][c] + p["deviation"][c]) * trial[c] * habituation(GROUP[c], repetition)
          * (1.0 if elicited else FAILED_INDUCTION_GAIN) for c in CHANNELS}
     hr_base = float(np.clip(base.heart_rate + BASELINE_SD["heart_rate"] * shift[0], 45.0, 100.0))
@@ -84,10 +83,10 @@ def episode_targets(spec: SampleSpec, variability: str = "realistic") -> dict[st
     hr_start = ep.onset + max(HR_LATENCY_S + latency_shift, 0.2)
     scr_start = ep.onset + max(SCR_LATENCY_S + latency_shift, 0.8)
     events = spec.rng("physiology-events")
-    evoked_amp = (0.1 * k + 0.5 * r["scl"]) * trial["scl"] if r["scl"] > 0 and p["responder"] else 0.0
+    evoked_amp = (0.1 * k + 0.5 * r["scl"]) * trial["scl"] if r["scl"] > 0 else 0.0
     scr_times = [scr_start] if evoked_amp >= 0.05 and scr_start < ep.duration - 1.0 else []
     rest_rate = base.scr_rate if p["responder"] else 0.0
-    post_rate = max(rest_rate + r["scr_rate"], 0.0) if p["responder"] else 0.0
+    post_rate = max(rest_rate + r["scr_rate"], 0.0)
     ns_pre = events.poisson(rest_rate * ep.onset / 60)
     late = ep.duration - 2.5
     ns_post = events.poisson(post_rate * max(late - ep.onset - 0.5, 0) / 60)
