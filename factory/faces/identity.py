@@ -150,6 +150,8 @@ def draw_identity(spec: SampleSpec) -> FaceIdentity:
         nose_length=u(0.93, 1.07), nose_depth=u(0.9, 1.1) + 0.04 * m, eye_size=u(0.94, 1.08) - 0.03 * m,
         lips=u(0.9, 1.2) * (1 - 0.2 * wr) - 0.08 * m + 0.02 * max(tone - 5, 0), mouth_width=u(0.95, 1.06),
         brow=n(0.15) + 0.1 * m, brow_ridge=0.12 * m + u(0, 0.08), cheekbones=u(0.0, 0.25), sag=0.35 * wr)
+    # drawn whatever the tone, so a person's later draws (and face) are the same at every tone
+    freckles = u(0, 1) * (rng.random() < 0.3)
     recede = 0.0
     if style == "receding":
         recede = u(1.0, 2.5)
@@ -159,7 +161,7 @@ def draw_identity(spec: SampleSpec) -> FaceIdentity:
         identity=spec.identity, sex=sex, age=age, skin_tone=tone, skin=hex_rgb(MONK_SKIN_TONES[tone]),
         shape=shape, hair_style=style, hair_colour=hair, brow_colour=brow_colour, hairline=u(4.5, 5.1) + recede + 0.3 * m,
         beard=beard, iris=_iris(rng, tone), shirt=SHIRT_COLOURS[int(rng.integers(len(SHIRT_COLOURS)))],
-        wrinkles=wr, redness=u(0.2, 1.0) * (1.2 if tone <= 4 else 0.7), freckles=u(0, 1) if tone <= 3 and rng.random() < 0.3 else 0.0,
+        wrinkles=wr, redness=u(0.2, 1.0) * (1.2 if tone <= 4 else 0.7), freckles=freckles if tone <= 3 else 0.0,
         brow_thick=u(1.0, 1.3) + 0.15 * m, brow_density=u(0.8, 1.0) + 0.05 * m, lip_tint=u(0, 1),
         oiliness=u(0.7, 1.3), neck=u(0.95, 1.05) + 0.1 * m, shoulders=u(0.9, 1.0) + 0.1 * m,
         expressivity=expressivity,

@@ -202,16 +202,35 @@ def pyfeat_model() -> tuple[np.ndarray, np.ndarray]:
     return close_lips(neutral), basis
 
 
-def spread_weights(v: np.ndarray, anchors, sigma: float, jaw: np.ndarray | None = None) -> np.ndarray:
+def eyelid_side(v: np.ndarray) -> np.ndarray:
+    """Per vertex: -1 on an upper eyelid (above the eye's corner-to-corner line, between the
+    corners, within 1.2 cm), +1 on a lower eyelid, 0 elsewhere (corners included)."""
+    side = np.zeros(len(v), np.int8)
+    for loop in EYE_LOOPS:
+        a, b = v[loop[0], :2], v[loop[8], :2]           # the eye's corners
+        lo, hi = sorted((a[0], b[0]))
+        t = (v[:, 0] - a[0]) / (b[0] - a[0])
+        dy = v[:, 1] - (a[1] + t * (b[1] - a[1]))
+        near = (v[:, 0] > lo + 0.05) & (v[:, 0] < hi - 0.05) & (np.abs(dy) < 1.2)
+        side[near] = np.where(dy[near] < 0, -1, 1)
+    return side
+
+
+def spread_weights(v: np.ndarray, anchors, sigma: float, jaw: np.ndarray | None = None,
+                   lids: np.ndarray | None = None) -> np.ndarray:
     """(V, k) weights that move `anchors` (vertex indices) exactly and their neighbours
     smoothly (normalised Gaussian in the face plane, fading to nothing far away). With `jaw`
     (per-vertex: below the mouth line) a vertex only follows anchors on its own side, so
-    closed lips can still part."""
+    closed lips can still part; with `lids` (`eyelid_side`) an upper eyelid never follows a
+    lower lid's anchor nor the reverse, so a lid moves as one piece, not pulled back at its
+    middle by the other lid."""
     anchors = np.asarray(anchors)
     d2 = ((v[:, None, :2] - v[None, anchors, :2]) ** 2).sum(-1)
     w = np.exp(-d2 / (2 * sigma ** 2))
     if jaw is not None:
         w *= jaw[:, None] == jaw[None, anchors]
+    if lids is not None:
+        w *= (lids[:, None].astype(np.int16) * lids[None, anchors]) >= 0
     w[anchors, np.arange(len(anchors))] += 1e6
     return w / (w.sum(1, keepdims=True) + 0.05)
 
@@ -252,7 +271,7 @@ def blendshape_basis() -> np.ndarray:
 
     v = canonical_face()
     lm68 = landmark_au_basis() * 8.2                  # canonical face units -> cm
-    w = spread_weights(v, IBUG68, 0.9, jaw=below_mouth(topology()[0]))
+    w = spread_weights(v, IBUG68, 0.9, jaw=below_mouth(topology()[0]), lids=eyelid_side(v))
     basis = np.zeros((len(AUS), N_VERTICES, 3))
     basis[:, :, :2] = np.einsum("vk,akd->avd", w, lm68)
     lips = np.array(MOUTH_LOOP)
