@@ -152,7 +152,7 @@ def same_person_rows(persons: int = 30, recipe: Path = RECIPE) -> list[dict]:
     the same at every tone; hair and iris colour follow the tone): the accuracy each tone gets
     with everything else held fixed, i.e. how much of the tone gap the skin's lightness alone makes."""
     face, specs = recipe_specs(recipe)
-    chosen = sorted({s.identity for s in specs}, key=[s.identity for s in specs].index)[:persons]
+    chosen = list(dict.fromkeys(s.identity for s in specs))[:persons]      # in plan order
     base = [s for s in specs if s.identity in chosen]
     faces = [f for tone in range(1, 11)      # one call per tone: a call shares each person's face
              for f in judge(face, [replace(s, attributes={**s.attributes, "skin_tone": tone}) for s in base])]

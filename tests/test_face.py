@@ -131,6 +131,28 @@ def test_identity_fixed_per_person_and_distinct_across_persons(procedural):
     assert same[0].labels["identity"] == same[1].labels["identity"]
 
 
+def test_a_persons_face_shape_is_the_same_at_every_skin_tone():
+    # the benchmark's same-persons diagnostic relies on it: only the tone-linked draws differ
+    people = [draw_identity(make_spec(1, person=7, tone=tone)) for tone in (1, 3, 6, 10)]
+    for other in people[1:]:
+        assert other.shape.width == people[0].shape.width and other.brow_thick == people[0].brow_thick
+        assert other.expressivity == people[0].expressivity and other.oiliness == people[0].oiliness
+    assert len({p.skin for p in people}) == 4
+
+
+def test_an_eyelid_moves_as_one_piece():
+    # AU5 raises the whole upper lid margin, AU7 the whole lower one: the margin's middle moves
+    # as far as the iBUG points on either side of it, not held back by the other lid or the brow
+    from factory.faces.mesh import EYE_LOOPS, blendshape_basis
+
+    basis = blendshape_basis()
+    for au, margin in ((5, EYE_LOOPS[0][3:6]), (7, EYE_LOOPS[0][11:14])):
+        dy = basis[AUS.index(au), list(margin), 1]
+        assert dy.max() < 0 and abs(dy[1]) >= 0.95 * min(abs(dy[0]), abs(dy[2]))
+    # and the lower lid barely follows AU5
+    assert np.abs(basis[AUS.index(5), list(EYE_LOOPS[0][10:15]), 1]).max() < 0.05
+
+
 def test_deterministic_and_batch_independent(procedural):
     specs = [make_spec(i, EMOTIONS[i % len(EMOTIONS)], person=i % 3) for i in range(6)]
     first = procedural.generate(specs)

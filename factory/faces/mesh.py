@@ -32,6 +32,8 @@ IBUG68 = np.array([
     33, 160, 158, 133, 153, 144, 362, 385, 387, 263, 373, 380,                          # eyes
     61, 39, 37, 0, 267, 269, 291, 405, 314, 17, 84, 181,                                # outer lips
     78, 82, 13, 312, 308, 317, 14, 87])                                                 # inner lips
+# Mesh vertex at the middle of each lid margin -> the two iBUG points on either side of it.
+LID_MIDDLES = {159: (37, 38), 145: (40, 41), 386: (43, 44), 374: (46, 47)}
 EYE_LOOPS = ((33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
              (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249))
 MOUTH_LOOP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
@@ -271,14 +273,17 @@ def blendshape_basis() -> np.ndarray:
 
     v = canonical_face()
     lm68 = landmark_au_basis() * 8.2                  # canonical face units -> cm
-    w = spread_weights(v, IBUG68, 0.9, jaw=below_mouth(topology()[0]), lids=eyelid_side(v))
+    # the middle of each lid margin moves as the mean of its two iBUG points on either side
+    middles = np.stack([lm68[:, list(pair)].mean(1) for pair in LID_MIDDLES.values()], axis=1)
+    anchors = np.concatenate([IBUG68, list(LID_MIDDLES)])
+    w = spread_weights(v, anchors, 0.9, jaw=below_mouth(topology()[0]), lids=eyelid_side(v))
     basis = np.zeros((len(AUS), N_VERTICES, 3))
-    basis[:, :, :2] = np.einsum("vk,akd->avd", w, lm68)
+    basis[:, :, :2] = np.einsum("vk,akd->avd", w, np.concatenate([lm68, middles], axis=1))
     lips = np.array(MOUTH_LOOP)
     basis[:, lips, 2] -= 0.15 * np.abs(basis[:, lips, 1])    # parted lips roll in slightly
     for k, au in enumerate(AUS):
         for centre, radius, shift in _SOFT_TISSUE.get(au, ()):
-            basis[k] += _bump(v, centre, radius, shift) * (1 - np.isin(np.arange(N_VERTICES), IBUG68))[:, None]
+            basis[k] += _bump(v, centre, radius, shift) * (1 - np.isin(np.arange(N_VERTICES), anchors))[:, None]
     basis[AUS.index(64), IRIS_POINTS] = GAZE_DOWN          # the eyes turn; the lids only follow
     basis.setflags(write=False)
     return basis

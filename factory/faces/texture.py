@@ -118,16 +118,16 @@ def crease_maps() -> dict[int, np.ndarray]:
         + lines([np.array([(-0.9, -0.7), (0.9, -0.7)])], 0.14, 0.05)
     # AU9 (FACS): wrinkles across the root and along the sides of the nose, and the nasolabial
     # furrow deepened; AU10 deepens the furrow's upper part (where the upper lip is pulled up).
-    upper_naso = _both_sides([(1.9, 3.4), (2.5, 4.5), (3.0, 5.8)])
+    furrow = [(1.9, 3.4), (2.5, 4.5), (3.0, 5.8), (3.3, 7.0)]
     out[9] = lines([np.array([(-0.9, y0 + 0.1), (0.0, y0), (0.9, y0 + 0.1)]) for y0 in (-0.6, -0.15, 0.3)], 0.1, 0.08) \
         + lines(_both_sides([(0.55, -0.4), (0.9, 0.5), (1.3, 1.4)]) + _both_sides([(0.7, 0.0), (1.3, 0.8)]), 0.1, 0.08) \
-        + lines(_both_sides([(1.9, 3.4), (2.5, 4.5), (3.0, 5.8), (3.3, 7.0)]), 0.25, 0.1)
+        + lines(_both_sides(furrow), 0.25, 0.1)
     forehead = [np.array([(-4.2, y0 + 0.3), (-2, y0), (0, y0 - 0.1), (2, y0), (4.2, y0 + 0.3)]) for y0 in (-3.0, -3.7, -4.4)]
     centre = np.exp(-(x / 2.6) ** 2)
     out[1] = lines(forehead, 0.18, 0.028) * (0.35 + 0.65 * centre)
     out[2] = lines(forehead, 0.18, 0.028) * (1.0 - 0.6 * centre)
     out[15] = lines(_both_sides([(3.3, 7.2), (3.6, 8.6), (3.4, 9.6)]), 0.2, 0.06)
-    out[10] = lines(upper_naso, 0.25, 0.1)
+    out[10] = lines(_both_sides(furrow[:3]), 0.25, 0.1)
     # AU17: the mentolabial furrow under the lower lip deepens and the chin boss wrinkles.
     out[17] = lines([np.array([(-1.4, 7.7), (-0.6, 8.05), (0.0, 8.1), (0.6, 8.05), (1.4, 7.7)])], 0.22, 0.08) \
         + lines(_both_sides([(0.3, 8.6), (0.7, 9.1)]) + _both_sides([(0.9, 8.5), (1.2, 9.0)]), 0.1, 0.04)
