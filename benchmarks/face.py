@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -113,17 +114,25 @@ def judged_faces(recipe: Path = RECIPE, **settings) -> list[dict]:
     return judge(*recipe_specs(recipe, **settings))
 
 
+@lru_cache(maxsize=1)
+def judges():
+    """(BlazeFace, Haar, mini-Xception), loaded once for every `judge` call of a run."""
+    from factory.faces.judges import BlazeFace, HaarFaces, MiniXception
+
+    return BlazeFace(), HaarFaces(), MiniXception()
+
+
 def judge(face, specs) -> list[dict]:
     """Render `specs` with face settings `face` and judge each: BlazeFace and Haar detections,
     and the mini-Xception's reading of the BlazeFace crop (None where BlazeFace finds no face)."""
     from PIL import Image
     import io
 
-    from factory.faces.judges import FER_LABELS, BlazeFace, HaarFaces, MiniXception, fer_crop
+    from factory.faces.judges import FER_LABELS, fer_crop
     from factory.faces.procedural_generator import ProceduralFaceGenerator
 
     parts = ProceduralFaceGenerator(face).generate(specs)
-    blaze, haar, fer = BlazeFace(), HaarFaces(), MiniXception()
+    blaze, haar, fer = judges()
     out = []
     for spec, part in zip(specs, parts):
         rgb = np.asarray(Image.open(io.BytesIO(part.files["png"])).convert("RGB"))

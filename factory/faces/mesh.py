@@ -281,9 +281,10 @@ def blendshape_basis() -> np.ndarray:
     basis[:, :, :2] = np.einsum("vk,akd->avd", w, np.concatenate([lm68, middles], axis=1))
     lips = np.array(MOUTH_LOOP)
     basis[:, lips, 2] -= 0.15 * np.abs(basis[:, lips, 1])    # parted lips roll in slightly
+    free = ~np.isin(np.arange(N_VERTICES), anchors)[:, None]     # soft tissue moves what no anchor pins
     for k, au in enumerate(AUS):
         for centre, radius, shift in _SOFT_TISSUE.get(au, ()):
-            basis[k] += _bump(v, centre, radius, shift) * (1 - np.isin(np.arange(N_VERTICES), anchors))[:, None]
+            basis[k] += _bump(v, centre, radius, shift) * free
     basis[AUS.index(64), IRIS_POINTS] = GAZE_DOWN          # the eyes turn; the lids only follow
     basis.setflags(write=False)
     return basis

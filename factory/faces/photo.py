@@ -235,7 +235,6 @@ class Photo:
     mesh: np.ndarray
     exposure: float
     skin_srgb: np.ndarray | None
-    glasses: bool = False
 
 
 def incident_exposure(lighting: Lighting) -> float:
@@ -283,7 +282,8 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     cavity = np.concatenate([cavity_occlusion(face), np.ones(3 + len(person.solid.vertices))])
     world = pose_points(verts, pose)
     rot = pose.matrix()
-    xy = Camera(distance, size).project(world)
+    camera = Camera(distance, size)
+    xy = camera.project(world)
     tris = person.triangles
     frags = rasterize(xy, world[:, 2], tris, size)
     mat = person.material[frags.triangle]
@@ -299,7 +299,7 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     gain = np.float32(exposure * len(_TONE) / TONE_RANGE) * white_balance(lighting)
     img = bg.reshape(size, size, 3) * gain
     if glasses is not None:      # frames in front of the face, lit by the ambient and key light
-        cover = _glasses_cover(face, pose, Camera(distance, size), glasses)[..., None]
+        cover = _glasses_cover(face, pose, camera, glasses)[..., None]
         light = np.float32(lighting.ambient + 0.6 * float(np.array(lighting.key.colour) @ LUMA))
         img = img * (1 - cover) + np.asarray(glasses.albedo, np.float32) * light * gain * cover
     img = _TONE[np.minimum(img, len(_TONE) - 1).astype(np.int32)]
@@ -309,7 +309,7 @@ def render_photo(person: Person, aus: dict[int, float], unilateral: str | None, 
     out = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
     mesh_px = xy[:N_VERTICES]
     skin_srgb = _median_colour(np.asarray(out).reshape(-1, 3)[frags.pixel[skin]]) if skin.any() else None
-    return Photo(out, mesh_px[IBUG68], mesh_px, round(exposure, 4), skin_srgb, glasses is not None)
+    return Photo(out, mesh_px[IBUG68], mesh_px, round(exposure, 4), skin_srgb)
 
 
 def _median_colour(pixels: np.ndarray) -> np.ndarray:

@@ -197,8 +197,9 @@ class ProceduralFaceGenerator:
         aus = rendered_aus(target, person.identity.expressivity)
         side = UNILATERAL.get(spec.emotion)
         pose, lighting, light_labels, distance = self._scene(spec)
+        glasses = self.glasses(spec)
         photo = render_photo(person, aus, side, pose, lighting, distance, self.size, spec.rng("face.photo"),
-                             self.settings.metering, self.glasses(spec))
+                             self.settings.metering, glasses)
         # A consistency check of the geometry, not a measurement of the image: the AUs recovered
         # from the drawn mesh by least squares against the same basis (hence not `measured`).
         fitted = fit_aus(person.face, person.basis, person.expression(aus, side), side)
@@ -222,7 +223,7 @@ class ProceduralFaceGenerator:
             "lighting": light_labels,
             "camera": {"distance_cm": distance, "exposure": photo.exposure, "metering": self.settings.metering},
             "identity": _identity_labels(person.identity),
-            "occlusion": {"glasses": photo.glasses},
+            "occlusion": {"glasses": glasses is not None},
         }
         return photo.image, labels
 
