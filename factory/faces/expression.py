@@ -22,9 +22,9 @@ AU_NAMES = {
     26: "jaw drop", 64: "eyes down",
 }
 # Head movement that belongs to an expression, degrees of pitch at full intensity (> 0 tilts
-# the nose down): EMFACS sadness carries AU54 (head down; AU64, eyes down, is in its prototype); disgust turns
-# the head up and back (AU53/58), away from what disgusts.
-HEAD_PITCH = {"sadness": 8.0, "disgust": -7.0}
+# the nose down): EMFACS sadness carries AU54 (head down; AU64, eyes down, is in its prototype).
+# No other EMFACS prototype moves the head.
+HEAD_PITCH = {"sadness": 8.0}
 # Expressions shown on one side of the face only (EMFACS contempt: R12A+R14A).
 UNILATERAL = {"contempt": "R"}
 MAX_GAIN_DEVIATION = 0.14
