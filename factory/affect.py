@@ -129,7 +129,7 @@ FACS_PROTOTYPES: dict[str, dict[int, float]] = {
     "neutral": {},
     "happiness": {6: 1.0, 12: 1.0},
     "sadness": {1: 1.0, 4: 1.0, 15: 1.0, 17: 0.6, 64: 1.0},  # EMFACS 1+4+15 (+17 variant), with 54+64: head and eyes down
-    "surprise": {1: 1.0, 2: 1.0, 5: 1.0, 26: 1.0},
+    "surprise": {1: 1.0, 2: 1.0, 5: 1.0, 27: 1.0},                         # EMFACS 1+2+5+27 (mouth stretched open)
     "fear": {1: 1.0, 2: 1.0, 4: 1.0, 5: 1.0, 20: 1.0, 26: 1.0},            # EMFACS 1+2+4+5+20+26 (no AU7)
     "anger": {4: 1.0, 5: 1.0, 7: 1.0, 10: 1.0, 23: 1.0, 25: 1.0},          # EMFACS 4+5+7+10+23+25 (teeth bared)
     "disgust": {9: 1.0, 10: 1.0, 15: 1.0, 17: 1.0},  # EMFACS 9+17, 10+17 and the 15 of 9+16+15

@@ -11,15 +11,15 @@ import numpy as np
 from factory.affect import FACS_PROTOTYPES
 from factory.spec import Episode
 
-# The action units the renderer animates (all those of the prototypes, plus 10 and 25), and
-# AU64 (eyes down), the one eye-position code a prototype uses.
-AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 16, 17, 20, 23, 25, 26, 64)
+# The action units the renderer animates (all those of the prototypes, plus 16), and AU64
+# (eyes down), the one eye-position code a prototype uses.
+AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 16, 17, 20, 23, 25, 26, 27, 64)
 AU_NAMES = {
     1: "inner brow raiser", 2: "outer brow raiser", 4: "brow lowerer", 5: "upper lid raiser",
     6: "cheek raiser", 7: "lid tightener", 9: "nose wrinkler", 10: "upper lip raiser",
     12: "lip corner puller", 14: "dimpler", 15: "lip corner depressor",
     16: "lower lip depressor", 17: "chin raiser", 20: "lip stretcher", 23: "lip tightener", 25: "lips part",
-    26: "jaw drop", 64: "eyes down",
+    26: "jaw drop", 27: "mouth stretch", 64: "eyes down",
 }
 # Head movement that belongs to an expression, degrees of pitch at full intensity (> 0 tilts
 # the nose down): EMFACS sadness carries AU54 (head down; AU64, eyes down, is in its prototype).

@@ -80,8 +80,13 @@ _DISPLACEMENTS: dict[int, dict[int, tuple[float, float]]] = {
          61: (0.0, -0.008), 62: (0.0, -0.01)},
     26: {57: (0.0, 0.32), 58: (0.01, 0.3), 59: (0.03, 0.2), 66: (0.0, 0.33), 67: (0.03, 0.24),
          61: (0.01, -0.012), 62: (0.0, -0.015), 48: (0.04, 0.045), 60: (0.045, 0.05), 49: (0.012, 0.0)},
+    # AU27 (mouth stretch): the jaw pulled down further than AU26's drop, the lips stretched
+    # tall and thin around the opening, the corners drawn in, so the mouth is an upright oval.
+    27: {57: (0.0, 0.47), 58: (0.015, 0.44), 59: (0.05, 0.29), 66: (0.0, 0.48), 67: (0.05, 0.35),
+         61: (0.015, -0.02), 62: (0.0, -0.025), 50: (0.005, -0.01), 51: (0.0, -0.012),
+         48: (0.07, 0.06), 60: (0.075, 0.065), 49: (0.025, 0.0)},
 }
-JAW_DROP = 0.32
+JAW_DROP = {26: 0.32, 27: 0.47}     # chin drop at the jaw's midline, canonical units
 
 
 
@@ -93,9 +98,9 @@ def landmark_au_basis() -> np.ndarray:
         d = np.zeros((N_LANDMARKS, 2))
         for i, (dx, dy) in _DISPLACEMENTS.get(au, {}).items():
             d[i] = (dx, dy)
-        if au == 26:
+        if au in JAW_DROP:
             theta = np.pi * np.arange(17) / 16
-            d[:17, 1] = JAW_DROP * np.sin(theta) ** 1.5
+            d[:17, 1] = JAW_DROP[au] * np.sin(theta) ** 1.5
         basis[k] = _mirror_fill(d)
     basis.setflags(write=False)
     return basis
