@@ -116,10 +116,24 @@ def judged_faces(recipe: Path = RECIPE, **settings) -> list[dict]:
 
 @lru_cache(maxsize=1)
 def judges():
-    """(BlazeFace, Haar, mini-Xception), loaded once for every `judge` call of a run."""
-    from factory.faces.judges import BlazeFace, HaarFaces, MiniXception
+    """(BlazeFace, Haar, mini-Xception, face mesh), loaded once for every `judge` call of a run."""
+    from factory.faces.judges import BlazeFace, FaceMesh, HaarFaces, MiniXception
 
-    return BlazeFace(), HaarFaces(), MiniXception()
+    blaze = BlazeFace()
+    return blaze, HaarFaces(), MiniXception(), FaceMesh(blaze)
+
+
+# MediaPipe mesh indices: outer eye corners (the normaliser), inner lip midpoints (mouth
+# opening), brow middles and upper-lid middles (brow height), image left then right.
+EYE_CORNERS, LIPS, BROWS, LIDS = (33, 263), (13, 14), (105, 334), (159, 386)
+
+
+def geometry_read(points: np.ndarray) -> dict[str, float]:
+    """Expression geometry of 468 mesh points (pixels), in outer-eye-corner distances: the
+    mouth opening and the mean brow height above the upper lids."""
+    scale = np.linalg.norm(points[EYE_CORNERS[0]] - points[EYE_CORNERS[1]])
+    brow = np.mean([points[lid, 1] - points[b, 1] for b, lid in zip(BROWS, LIDS)])
+    return {"mouth": float(np.linalg.norm(points[LIPS[0]] - points[LIPS[1]]) / scale), "brow": float(brow / scale)}
 
 
 def judge(face, specs) -> list[dict]:
@@ -132,14 +146,16 @@ def judge(face, specs) -> list[dict]:
     from factory.faces.procedural_generator import ProceduralFaceGenerator
 
     parts = ProceduralFaceGenerator(face).generate(specs)
-    blaze, haar, fer = judges()
+    blaze, haar, fer, mesh = judges()
     out = []
     for spec, part in zip(specs, parts):
         rgb = np.asarray(Image.open(io.BytesIO(part.files["png"])).convert("RGB"))
-        found = blaze.detect(rgb)
-        read, probs, read_normalised = None, None, None
+        found = blaze.locate(rgb)
+        read, probs, read_normalised, landmarks = None, None, None, None
+        labelled = np.asarray(part.labels["mesh_landmarks"], float)[:468]
         if found:
-            crop = fer_crop(rgb, found[0][0])
+            landmarks = mesh.landmarks(rgb, found[0])
+            crop = fer_crop(rgb, found[0].box)
             probs = fer.predict(crop[None])[0]
             read = FER_LABELS[int(np.argmax(probs))]
             # judge-side diagnostic: the same crop with its mean grey set to 120 (the model
@@ -151,6 +167,11 @@ def judge(face, specs) -> list[dict]:
                     "intensity": spec.intensity, "age": spec.age,
                     "blazeface": bool(found), "haar": bool(haar.detect(rgb)), "read": read,
                     "read_normalised": read_normalised,
+                    "mesh_error": None if landmarks is None else float(
+                        np.linalg.norm(landmarks - labelled, axis=1).mean()
+                        / np.linalg.norm(labelled[EYE_CORNERS[0]] - labelled[EYE_CORNERS[1]])),
+                    "labelled_geometry": geometry_read(labelled),
+                    "read_geometry": None if landmarks is None else geometry_read(landmarks),
                     "probs": None if probs is None else dict(zip(FER_LABELS, np.round(probs, 4).tolist()))})
     return out
 
@@ -222,11 +243,31 @@ def judged_rows(faces: list[dict]) -> list[dict]:
         {"benchmark": "accuracy MST 1-5 / MST 6-10", "value": f"{accuracy(light):.2f} / {accuracy(dark):.2f}",
          "detail": f"{len(light)} / {len(dark)} faces"},
     ]
+    rows += mesh_rows(by_tone)
     normalised = [sum(f["read_normalised"] == f["emotion"] for f in v) / len(v) for _, v in sorted(by_tone.items())]
     rows.append({"benchmark": "diagnostic: accuracy per tone with the judge's input brightness-normalised",
                  "value": f"gap {max(normalised) - min(normalised):.2f}",
                  "detail": "by tone, lightest first: " + " ".join(f"{a:.2f}" for a in normalised) + "; the 64x64 crop scaled to a mean "
                            "grey of 120 before the classifier (a judge-side check of its brightness sensitivity, not a target)"})
+    return rows
+
+
+def mesh_rows(by_tone: dict[int, list[dict]]) -> list[dict]:
+    """How MediaPipe's face mesh (a landmark model trained on real photographs) reads the faces,
+    per tone: its landmarks against the labelled ones, and whether the mouth opening and brow
+    height it reads follow the labelled ones (correlation over the tone's faces)."""
+    tones = sorted(by_tone)
+    found = {t: [f for f in by_tone[t] if f["mesh_error"] is not None] for t in tones}
+    error = [np.median([f["mesh_error"] for f in found[t]]) for t in tones]
+    rows = [{"benchmark": "face mesh (MediaPipe) vs labelled landmarks, median error by tone",
+             "value": f"{min(error):.3f}-{max(error):.3f}",
+             "detail": "MST 1-10: " + " ".join(f"{e:.3f}" for e in error) + "; mean distance over the 468 mesh "
+                       "landmarks / outer-eye-corner distance (real-photo landmark models reach about 0.03-0.05)"}]
+    for key, what in (("mouth", "mouth opening"), ("brow", "brow height above the lids")):
+        r = [np.corrcoef([f["labelled_geometry"][key] for f in found[t]], [f["read_geometry"][key] for f in found[t]])[0, 1]
+             for t in tones]
+        rows.append({"benchmark": f"{what} read by the face mesh vs labelled, correlation by tone",
+                     "value": f"{min(r):.2f}-{max(r):.2f}", "detail": "MST 1-10: " + " ".join(f"{x:.2f}" for x in r)})
     return rows
 
 

