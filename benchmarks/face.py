@@ -262,7 +262,7 @@ def mesh_rows(by_tone: dict[int, list[dict]]) -> list[dict]:
     rows = [{"benchmark": "face mesh (MediaPipe) vs labelled landmarks, median error by tone",
              "value": f"{min(error):.3f}-{max(error):.3f}",
              "detail": "MST 1-10: " + " ".join(f"{e:.3f}" for e in error) + "; mean distance over the 468 mesh "
-                       "landmarks / outer-eye-corner distance (real-photo landmark models reach about 0.03-0.05)"}]
+                       "landmarks / outer-eye-corner distance, the normaliser of the 300-W landmark benchmark"}]
     for key, what in (("mouth", "mouth opening"), ("brow", "brow height above the lids")):
         r = [np.corrcoef([f["labelled_geometry"][key] for f in found[t]], [f["read_geometry"][key] for f in found[t]])[0, 1]
              for t in tones]

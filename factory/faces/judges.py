@@ -109,9 +109,8 @@ class FaceMesh:
             if not found:
                 return None
             detection = found[0]
-        d = detection
-        x, y, w, h = d.box
-        (rx, ry), (lx, ly) = d.right_eye, d.left_eye
+        x, y, w, h = detection.box
+        (rx, ry), (lx, ly) = detection.right_eye, detection.left_eye
         turn = np.arctan2(ly - ry, lx - rx)
         c, s = np.cos(turn), np.sin(turn)
         half = max(w, h) * self.SCALE / 2
