@@ -142,7 +142,7 @@ def judge(face, specs) -> list[dict]:
     from PIL import Image
     import io
 
-    from factory.faces.judges import FER_LABELS, fer_crop
+    from factory.faces.judges import FER_LABELS, fer_crop, landmark_error
     from factory.faces.procedural_generator import ProceduralFaceGenerator
 
     parts = ProceduralFaceGenerator(face).generate(specs)
@@ -167,9 +167,7 @@ def judge(face, specs) -> list[dict]:
                     "intensity": spec.intensity, "age": spec.age,
                     "blazeface": bool(found), "haar": bool(haar.detect(rgb)), "read": read,
                     "read_normalised": read_normalised,
-                    "mesh_error": None if landmarks is None else float(
-                        np.linalg.norm(landmarks - labelled, axis=1).mean()
-                        / np.linalg.norm(labelled[EYE_CORNERS[0]] - labelled[EYE_CORNERS[1]])),
+                    "mesh_error": None if landmarks is None else landmark_error(landmarks, labelled),
                     "labelled_geometry": geometry_read(labelled),
                     "read_geometry": None if landmarks is None else geometry_read(landmarks),
                     "probs": None if probs is None else dict(zip(FER_LABELS, np.round(probs, 4).tolist()))})

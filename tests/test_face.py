@@ -245,7 +245,7 @@ def test_face_mesh_reads_the_labelled_landmarks_on_every_skin_tone():
     (trained on real photographs): its 468 landmarks lie within 5 % of the outer-eye-corner
     distance of the labelled ones on neutral faces (10 % with the mouth stretched open), and the
     mouth opening it reads is larger in surprise than in neutral by at least 0.1 of that distance."""
-    from factory.faces.judges import FaceMesh
+    from factory.faces.judges import FaceMesh, landmark_error
 
     gen, mesh = ProceduralFaceGenerator(FaceSettings(size=256)), FaceMesh()
     specs = [make_spec(200 + 2 * t + k, ("neutral", "surprise")[k], person=300 + t, tone=t, sex=("female", "male")[t % 2],
@@ -258,9 +258,8 @@ def test_face_mesh_reads_the_labelled_landmarks_on_every_skin_tone():
             labelled = np.asarray(part.labels["mesh_landmarks"], float)[:468]
             read = mesh.landmarks(rgb(part))
             assert read is not None, f"MST {t}: no face found"
-            eyes = np.linalg.norm(labelled[33] - labelled[263])
-            errors.append(np.linalg.norm(read - labelled, axis=1).mean() / eyes)
-            mouths.append(np.linalg.norm(read[13] - read[14]) / eyes)
+            errors.append(landmark_error(read, labelled))
+            mouths.append(np.linalg.norm(read[13] - read[14]) / np.linalg.norm(labelled[33] - labelled[263]))
         assert errors[0] < 0.05 and errors[1] < 0.10, f"MST {t}: landmark errors {errors}"
         assert mouths[1] - mouths[0] > 0.1, f"MST {t}: mouth opening read {mouths}"
 

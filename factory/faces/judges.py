@@ -125,6 +125,13 @@ class FaceMesh:
         return points @ back[:, :2].T + back[:, 2]
 
 
+def landmark_error(read: np.ndarray, labelled: np.ndarray) -> float:
+    """Mean distance between two sets of mesh landmarks (n, 2), in units of the labelled
+    outer-eye-corner distance (MediaPipe vertices 33 and 263; the normaliser of the 300-W
+    landmark benchmark)."""
+    return float(np.linalg.norm(read - labelled, axis=1).mean() / np.linalg.norm(labelled[33] - labelled[263]))
+
+
 class HaarFaces:
     """OpenCV's `haarcascade_frontalface_default.xml`, with the fer package's settings."""
 
